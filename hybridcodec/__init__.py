@@ -1,0 +1,43 @@
+"""hybridcodec: classical and learned image-compression stages in one pipeline.
+
+>>> import numpy as np, hybridcodec
+>>> img = np.zeros((8, 8, 3), np.uint8)
+>>> hybridcodec.decode(hybridcodec.encode(img)).shape
+(8, 8, 3)
+"""
+
+from . import stages as _stages  # noqa: F401  registers the built-in stages
+from ._codec import DEFAULT_MAX_PIXELS, decode, encode, info
+from ._errors import CodecError, StageNotInstalledError
+from ._metrics import bd_psnr, bd_rate, psnr
+from ._params import Param
+from ._pipeline import PRESETS, Pipeline, parse_spec
+from ._registry import ENTRY_POINT_GROUP, available_stages, get_stage, register_stage
+from ._stage import KINDS, Context, PlaneInfo, Stage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "encode",
+    "decode",
+    "info",
+    "CodecError",
+    "StageNotInstalledError",
+    "Pipeline",
+    "PRESETS",
+    "parse_spec",
+    "Stage",
+    "Param",
+    "PlaneInfo",
+    "Context",
+    "KINDS",
+    "register_stage",
+    "get_stage",
+    "available_stages",
+    "ENTRY_POINT_GROUP",
+    "DEFAULT_MAX_PIXELS",
+    "psnr",
+    "bd_rate",
+    "bd_psnr",
+    "__version__",
+]

@@ -1,0 +1,123 @@
+"""The .hcx container: header, pipeline spec and CRC-checked chunks.
+
+See docs/FORMAT.md for the byte layout.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+from ._errors import CodecError
+
+__all__ = ["MAGIC", "VERSION", "Header", "Chunk", "write_container", "read_container", "MAX_DIMENSION"]
+
+MAGIC = b"\x89HCX\r\n\x1a\n"
+VERSION = 1
+MAX_DIMENSION = 1 << 24
+FLAG_CHANNEL_AXIS = 0x01  # input was H x W x 1, give that shape back
+_KNOWN_FLAGS = FLAG_CHANNEL_AXIS
+_FIXED = struct.Struct(">8sBBIIBBBH")  # magic, version, flags, width, height, channels, bits, quality, spec length
+_CHUNK = struct.Struct(">4sBI")  # type, stage index, payload length
+
+
+@dataclass
+class Header:
+    width: int
+    height: int
+    channels: int
+    quality: int
+    spec: str
+    flags: int = 0
+    bits: int = 8
+    version: int = VERSION
+
+
+@dataclass
+class Chunk:
+    type: bytes  # 4 ASCII letters; lower-case first letter = ancillary (skippable)
+    stage: int
+    payload: bytes = field(repr=False)
+
+
+def write_container(header: Header, chunks: list[Chunk]) -> bytes:
+    spec = header.spec.encode("ascii")
+    if len(spec) > 0xFFFF or len(chunks) > 0xFFFF:
+        raise CodecError("pipeline spec or chunk list too long for the container")
+    head = _FIXED.pack(MAGIC, VERSION, header.flags, header.width, header.height, header.channels,
+                       header.bits, header.quality, len(spec)) + spec + struct.pack(">H", len(chunks))
+    parts = [head, struct.pack(">I", zlib.crc32(head))]
+    for c in chunks:
+        if len(c.payload) > 0xFFFFFFFF:
+            raise CodecError("chunk too large for the container (4 GiB)")
+        body = _CHUNK.pack(c.type, c.stage, len(c.payload)) + c.payload
+        parts += [body, struct.pack(">I", zlib.crc32(body))]
+    return b"".join(parts)
+
+
+def read_header(data) -> tuple[Header, int, int]:
+    """Parse and check the header; return it, the chunk count and where chunks start."""
+    data = _as_bytes(data)
+    if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
+        raise CodecError("not an .hcx file (bad magic bytes)")
+    if len(data) < _FIXED.size:
+        raise CodecError(f"truncated .hcx file: {len(data)} bytes is shorter than the header")
+    _, version, flags, width, height, channels, bits, quality, slen = _FIXED.unpack_from(data)
+    if version != VERSION:
+        raise CodecError(
+            f"unsupported .hcx format version {version}; this hybridcodec reads version {VERSION}"
+            + (" (upgrade hybridcodec)" if version > VERSION else "")
+        )
+    end = _FIXED.size + slen + 2
+    if len(data) < end + 4:
+        raise CodecError("truncated .hcx file: the header is incomplete")
+    (crc,) = struct.unpack_from(">I", data, end)
+    if zlib.crc32(data[:end]) != crc:
+        raise CodecError("corrupt .hcx file: header CRC mismatch")
+    if flags & ~_KNOWN_FLAGS:
+        raise CodecError(f"corrupt .hcx file: unknown header flags {flags:#04x}")
+    if not (1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION):
+        raise CodecError(f"corrupt .hcx file: image size {width}x{height} is out of range")
+    if channels not in (1, 3) or bits != 8:
+        raise CodecError(f"corrupt .hcx file: {channels} channels of {bits} bits is not supported")
+    if not 1 <= quality <= 100:
+        raise CodecError(f"corrupt .hcx file: quality {quality} is outside 1..100")
+    try:
+        spec = data[_FIXED.size : _FIXED.size + slen].decode("ascii")
+    except UnicodeDecodeError:
+        raise CodecError("corrupt .hcx file: the pipeline spec is not ASCII") from None
+    (count,) = struct.unpack_from(">H", data, _FIXED.size + slen)
+    header = Header(width, height, channels, quality, spec, flags, bits, version)
+    return header, count, end + 4
+
+
+def read_container(data) -> tuple[Header, list[Chunk]]:
+    """Parse a whole file, checking every length and CRC against the data."""
+    data = _as_bytes(data)
+    header, count, pos = read_header(data)
+    chunks = []
+    for i in range(count):
+        if pos + _CHUNK.size > len(data):
+            raise CodecError(f"truncated .hcx file: chunk {i + 1} of {count} is missing")
+        ctype, stage, length = _CHUNK.unpack_from(data, pos)
+        end = pos + _CHUNK.size + length
+        if end + 4 > len(data):
+            raise CodecError(
+                f"truncated .hcx file: chunk {i + 1} of {count} declares {length} bytes, "
+                f"{max(0, len(data) - pos - _CHUNK.size - 4)} are present"
+            )
+        (crc,) = struct.unpack_from(">I", data, end)
+        if zlib.crc32(data[pos:end]) != crc:
+            raise CodecError(f"corrupt .hcx file: CRC mismatch in chunk {i + 1} ({ctype!r})")
+        chunks.append(Chunk(ctype, stage, data[pos + _CHUNK.size : end]))
+        pos = end + 4
+    if pos != len(data):
+        raise CodecError(f"corrupt .hcx file: {len(data) - pos} unexpected bytes after the last chunk")
+    return header, chunks
+
+
+def _as_bytes(data) -> bytes:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise CodecError(f"expected the bytes of an .hcx file; got {type(data).__name__}")

@@ -1,0 +1,165 @@
+"""Pipelines as data: spec strings, presets, and the ordered list of stages."""
+
+from __future__ import annotations
+
+import re
+
+from ._errors import CodecError
+from ._registry import get_stage
+from ._stage import KINDS, PlaneInfo, Stage
+
+__all__ = ["Pipeline", "PRESETS", "parse_spec"]
+
+#: Named pipelines.  Values are spec strings; see the README for the grammar.
+PRESETS: dict[str, tuple[str, str]] = {
+    "baseline": (
+        "ycbcr(subsampling=420)|dct(block=8)|jpegq|huffman",
+        "JPEG-class: YCbCr 4:2:0, 8x8 DCT, IJG-scaled Annex K tables, per-image Huffman",
+    ),
+}
+
+_NAME = r"[A-Za-z][A-Za-z0-9_\-]*"
+_STAGE_RE = re.compile(rf"^\s*({_NAME})\s*(?:\((.*)\))?\s*$", re.S)
+_ARG_RE = re.compile(rf"^\s*({_NAME})\s*=\s*([A-Za-z0-9_.+\-]+)\s*$")
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split at ``sep`` outside parentheses; raise CodecError on unbalanced ones."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+            if depth > 1:
+                raise CodecError(f"nested parentheses in pipeline spec {text!r}")
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise CodecError(f"unbalanced ')' in pipeline spec {text!r}")
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth:
+        raise CodecError(f"unbalanced '(' in pipeline spec {text!r}")
+    parts.append(text[start:])
+    return parts
+
+
+def parse_spec(spec: str) -> list[Stage]:
+    """Turn a spec string into stage instances (presets expanded).
+
+    Examples
+    --------
+    >>> [s.spec() for s in parse_spec("ycbcr(subsampling=444)|dct(block=16)|jpegq|huffman")]
+    ['ycbcr(subsampling=444)', 'dct(block=16)', 'jpegq(table=annexk)', 'huffman()']
+    >>> len(parse_spec("baseline"))
+    4
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise CodecError("empty pipeline spec; give a preset name or stages like 'dct|jpegq|huffman'")
+    if len(spec) > 4096:
+        raise CodecError("pipeline spec is too long (more than 4096 characters)")
+    stages: list[Stage] = []
+    for part in _split_top(spec, "+"):
+        items = _split_top(part, "|")
+        if len(items) == 1 and items[0].strip() in PRESETS:
+            stages.extend(parse_spec(PRESETS[items[0].strip()][0]))
+            continue
+        for item in items:
+            stages.append(_parse_stage(item))
+    return stages
+
+
+def _parse_stage(item: str) -> Stage:
+    m = _STAGE_RE.match(item)
+    if not m:
+        raise CodecError(
+            f"cannot read pipeline item {item.strip()!r}; expected NAME or NAME(key=value,...)"
+        )
+    name, argtext = m.group(1), m.group(2)
+    kwargs = {}
+    if argtext is not None and argtext.strip():
+        for arg in argtext.split(","):
+            am = _ARG_RE.match(arg)
+            if not am:
+                raise CodecError(f"cannot read parameter {arg.strip()!r} of stage {name!r}; expected key=value")
+            if am.group(1) in kwargs:
+                raise CodecError(f"parameter {am.group(1)!r} given twice to stage {name!r}")
+            kwargs[am.group(1)] = am.group(2)
+    if name in PRESETS:
+        raise CodecError(f"preset {name!r} cannot take parameters or be mixed with '|'; use {name}+STAGE")
+    return get_stage(name)(**kwargs)
+
+
+class Pipeline:
+    """An ordered list of stages, validated as a whole.
+
+    Parameters
+    ----------
+    spec : str or list of Stage
+        A spec string (``"baseline"``, ``"ycbcr|dct(block=4)|jpegq|huffman"``,
+        ``"baseline+cnn"``) or stage instances.
+
+    Examples
+    --------
+    >>> Pipeline("baseline").spec()
+    'ycbcr(subsampling=420)|dct(block=8)|jpegq(table=annexk)|huffman()'
+    """
+
+    def __init__(self, spec: str | list[Stage]):
+        stages = parse_spec(spec) if isinstance(spec, str) else list(spec)
+        if not stages:
+            raise CodecError("a pipeline needs at least an entropy stage")
+        ranks = [KINDS.index(s.kind) for s in stages]
+        for a, b, sa, sb in zip(ranks, ranks[1:], stages, stages[1:]):
+            if b < a:
+                raise CodecError(
+                    f"stage {sb.name!r} ({sb.kind}) cannot follow {sa.name!r} ({sa.kind}); "
+                    f"stages go in the order {' -> '.join(KINDS)}"
+                )
+        n_entropy = sum(s.kind == "entropy" for s in stages)
+        if n_entropy != 1:
+            raise CodecError(
+                f"a pipeline needs exactly one entropy stage; {self._text(stages)!r} has {n_entropy}"
+            )
+        if sum(s.kind == "quantizer" for s in stages) > 1:
+            raise CodecError("a pipeline takes at most one quantizer")
+        self.stages = [self._placed(s, i) for i, s in enumerate(stages)]
+
+    @staticmethod
+    def _placed(stage: Stage, index: int) -> Stage:
+        stage.index = index
+        return stage
+
+    @staticmethod
+    def _text(stages) -> str:
+        return "|".join(s.spec() for s in stages)
+
+    def spec(self) -> str:
+        """Canonical spec with every parameter written out."""
+        return self._text(self.stages)
+
+    @property
+    def forward(self) -> list[Stage]:
+        """Stages before the entropy coder (colour, transform, quantizer)."""
+        return [s for s in self.stages if KINDS.index(s.kind) < KINDS.index("entropy")]
+
+    @property
+    def entropy(self) -> Stage:
+        return next(s for s in self.stages if s.kind == "entropy")
+
+    @property
+    def postfilters(self) -> list[Stage]:
+        return [s for s in self.stages if s.kind == "postfilter"]
+
+    def layouts(self, height: int, width: int, channels: int) -> list[tuple[PlaneInfo, ...]]:
+        """Plane layouts entering each forward stage and, last, the entropy stage."""
+        planes = tuple(PlaneInfo((height, width)) for _ in range(channels))
+        out = [planes]
+        for stage in self.forward:
+            planes = stage.layout(planes)
+            out.append(planes)
+        out[-1] = self.entropy.layout(out[-1])
+        return out
+
+    def __repr__(self) -> str:
+        return f"Pipeline({self.spec()!r})"

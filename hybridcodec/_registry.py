@@ -1,0 +1,93 @@
+"""Registry of stages: filled by the core, extended by plugins through entry points."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from ._errors import CodecError, StageNotInstalledError
+from ._stage import KINDS, Stage
+
+__all__ = ["register_stage", "get_stage", "available_stages", "ENTRY_POINT_GROUP"]
+
+ENTRY_POINT_GROUP = "hybridcodec.stages"
+
+# Stages known to live in packages outside the core, so a missing one gets a useful hint.
+_PLUGIN_HINTS = {
+    "cnn": "the learned stages: pip install -e plugins  (package hybridcodec-learned, needs torch)",
+    "learned": "the learned stages: pip install -e plugins  (package hybridcodec-learned, needs torch)",
+}
+
+_stages: dict[str, type[Stage]] = {}
+_entry_points_loaded = False
+
+
+def register_stage(cls: type[Stage]) -> type[Stage]:
+    """Class decorator that makes a :class:`Stage` subclass available by its ``name``.
+
+    Examples
+    --------
+    >>> from hybridcodec import Stage, register_stage
+    >>> @register_stage
+    ... class Invert(Stage):
+    ...     name, kind, doc = "doc-invert", "colour", "negate every plane"
+    ...     def encode(self, planes, ctx):
+    ...         return [-p for p in planes]
+    ...     decode = encode
+    >>> from hybridcodec import get_stage
+    >>> get_stage("doc-invert") is Invert
+    True
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Stage)):
+        raise TypeError("register_stage expects a Stage subclass")
+    if not cls.name or not cls.name.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"stage class {cls.__name__} needs a name of letters, digits, '-', '_'")
+    if cls.kind not in KINDS:
+        raise ValueError(f"stage {cls.name!r} has kind {cls.kind!r}; expected one of {KINDS}")
+    existing = _stages.get(cls.name)
+    if existing is not None and existing is not cls and (
+        existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(f"stage name {cls.name!r} is already registered by {existing.__module__}")
+    _stages[cls.name] = cls
+    return cls
+
+
+def _load_entry_points(name: str | None = None) -> None:
+    """Import plugin stages: one named stage, or all of them when ``name`` is None."""
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if name is not None and ep.name != name:
+            continue
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plugin must not break the core
+            if name is not None:
+                raise StageNotInstalledError(
+                    f"stage {name!r} is installed ({ep.value}) but failed to load: {exc}"
+                ) from exc
+            continue
+        if isinstance(obj, type) and issubclass(obj, Stage) and obj.name not in _stages:
+            register_stage(obj)
+    if name is None:
+        _entry_points_loaded = True
+
+
+def get_stage(name: str) -> type[Stage]:
+    """The stage class registered as ``name``; raise CodecError naming the valid ones."""
+    if name not in _stages:
+        _load_entry_points(name)
+    if name not in _stages:
+        hint = _PLUGIN_HINTS.get(name)
+        if hint:
+            raise StageNotInstalledError(f"stage {name!r} is not installed; install {hint}")
+        raise StageNotInstalledError(
+            f"unknown stage {name!r}; installed stages: {', '.join(sorted(available_stages()))}"
+        )
+    return _stages[name]
+
+
+def available_stages() -> dict[str, type[Stage]]:
+    """Every installed stage, plugins included, by name."""
+    _load_entry_points()
+    return dict(sorted(_stages.items(), key=lambda kv: (KINDS.index(kv[1].kind), kv[0])))

@@ -1,0 +1,1 @@
+"""Entropy models (code construction) and coders (bit packing), kept apart."""

@@ -1,0 +1,82 @@
+"""Colour stages: YCbCr (BT.601 full range, as JFIF) with chroma subsampling."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .._errors import CodecError
+from .._params import Param
+from .._registry import register_stage
+from .._stage import PlaneInfo, Stage
+
+__all__ = ["YCbCr"]
+
+# Rows give Y, Cb, Cr from R, G, B (ITU-T T.871 / JFIF).  Planes are centred on 0,
+# so the +128 chroma offset of JFIF cancels against the pipeline's level shift.
+_RGB_TO_YCC = np.array(
+    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
+)
+_YCC_TO_RGB = np.linalg.inv(_RGB_TO_YCC)
+_FACTORS = {"444": (1, 1), "422": (1, 2), "420": (2, 2)}  # (vertical, horizontal)
+
+
+@register_stage
+class YCbCr(Stage):
+    """RGB to YCbCr, then chroma downsampled by 2x2 box averaging.
+
+    Upsampling on decode is bilinear with sample centres aligned to the box
+    averages (as libjpeg's "fancy" upsampling).  Grey images pass through.
+    """
+
+    name = "ycbcr"
+    kind = "colour"
+    doc = "RGB -> YCbCr (BT.601 full range) with chroma subsampling"
+    params = (Param("subsampling", str, "420", "chroma subsampling", choices=("444", "422", "420")),)
+
+    def layout(self, planes):
+        if len(planes) == 1:
+            return planes
+        if len(planes) != 3 or any(p.form != "pixels" for p in planes):
+            raise CodecError("ycbcr needs three pixel planes (an RGB image) or one (grey)")
+        h, w = planes[0].shape
+        fy, fx = _FACTORS[self.subsampling]
+        chroma = PlaneInfo((-(-h // fy), -(-w // fx)), role="chroma")
+        return (PlaneInfo((h, w), role="luma"), chroma, chroma)
+
+    def encode(self, planes, layout, ctx):
+        if len(planes) == 1:
+            return planes
+        rgb = np.dstack(planes).astype(np.float32)
+        ycc = cv2.transform(rgb, _RGB_TO_YCC.astype(np.float32))
+        fy, fx = _FACTORS[self.subsampling]
+        return [ycc[..., 0]] + [_down(ycc[..., c], fy, fx) for c in (1, 2)]
+
+    def decode(self, planes, layout, ctx):
+        if len(planes) == 1:
+            return planes
+        h, w = layout[0].shape
+        fy, fx = _FACTORS[self.subsampling]
+        ycc = np.dstack([planes[0]] + [_up(p, fy, fx, h, w) for p in planes[1:]]).astype(np.float32)
+        rgb = cv2.transform(ycc, _YCC_TO_RGB.astype(np.float32))
+        return [rgb[..., c] for c in range(3)]
+
+
+def _down(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
+    if fy == fx == 1:
+        return plane
+    h, w = plane.shape
+    ph, pw = -(-h // fy) * fy, -(-w // fx) * fx
+    if (ph, pw) != (h, w):
+        plane = np.pad(plane, ((0, ph - h), (0, pw - w)), mode="edge")
+    return plane.reshape(ph // fy, fy, pw // fx, fx).mean(axis=(1, 3), dtype=np.float32)
+
+
+def _up(plane: np.ndarray, fy: int, fx: int, h: int, w: int) -> np.ndarray:
+    if fy == fx == 1:
+        return plane
+    ch, cw = plane.shape
+    up = cv2.resize(
+        np.ascontiguousarray(plane, dtype=np.float32), (cw * fx, ch * fy), interpolation=cv2.INTER_LINEAR
+    )
+    return up[:h, :w]
