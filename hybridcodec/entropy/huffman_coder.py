@@ -72,7 +72,7 @@ def decode_blocks(data, luts, starts, tables, out):
                 s = e & 0xFF
                 size_bits = s & 15
                 if k == 0:
-                    if s > 15:
+                    if s > 16:
                         return ERR_CODE
                     size_bits = s
                 elif size_bits == 0:

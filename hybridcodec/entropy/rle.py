@@ -1,7 +1,7 @@
 """Zigzag scan and JPEG-style (run, size) symbols with DC prediction, EOB and ZRL.
 
-A block of N zigzag-ordered integer coefficients becomes: one DC symbol (the
-size class of the difference to the previous block's DC), then AC symbols
+A block of N zigzag-ordered integer coefficients (|c| < 2**15) becomes: one DC
+symbol (the size class, 0..16, of the difference to the previous block's DC), then AC symbols
 ``run << 4 | size`` (``run`` zeros, then a non-zero value of ``size`` bits),
 ``ZRL`` (0xF0, sixteen zeros) and ``EOB`` (0x00, the rest are zero).  Each
 symbol of size s > 0 is followed by s extra bits: v if v > 0, else v + 2**s - 1.
@@ -26,7 +26,8 @@ __all__ = [
 
 EOB = 0x00
 ZRL = 0xF0
-MAX_SIZE = 15  # magnitudes below 2**15
+MAX_SIZE = 15  # AC magnitudes below 2**15
+MAX_DC_SIZE = 16  # DC differences of two such values
 
 
 @lru_cache(maxsize=8)
@@ -47,7 +48,7 @@ def zigzag_order(block: int) -> np.ndarray:
 
 def valid_dc_symbols() -> np.ndarray:
     v = np.zeros(256, dtype=bool)
-    v[: MAX_SIZE + 1] = True
+    v[: MAX_DC_SIZE + 1] = True
     return v
 
 

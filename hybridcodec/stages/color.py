@@ -47,7 +47,7 @@ class YCbCr(Stage):
     def encode(self, planes, layout, ctx):
         if len(planes) == 1:
             return planes
-        rgb = np.dstack(planes).astype(np.float32)
+        rgb = cv2.merge([np.ascontiguousarray(p, dtype=np.float32) for p in planes])
         ycc = cv2.transform(rgb, _RGB_TO_YCC.astype(np.float32))
         fy, fx = _FACTORS[self.subsampling]
         return [ycc[..., 0]] + [_down(ycc[..., c], fy, fx) for c in (1, 2)]
@@ -57,7 +57,8 @@ class YCbCr(Stage):
             return planes
         h, w = layout[0].shape
         fy, fx = _FACTORS[self.subsampling]
-        ycc = np.dstack([planes[0]] + [_up(p, fy, fx, h, w) for p in planes[1:]]).astype(np.float32)
+        ycc = cv2.merge([np.ascontiguousarray(p, dtype=np.float32)
+                         for p in [planes[0]] + [_up(p, fy, fx, h, w) for p in planes[1:]]])
         rgb = cv2.transform(ycc, _YCC_TO_RGB.astype(np.float32))
         return [rgb[..., c] for c in range(3)]
 
@@ -69,7 +70,8 @@ def _down(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
     ph, pw = -(-h // fy) * fy, -(-w // fx) * fx
     if (ph, pw) != (h, w):
         plane = np.pad(plane, ((0, ph - h), (0, pw - w)), mode="edge")
-    return plane.reshape(ph // fy, fy, pw // fx, fx).mean(axis=(1, 3), dtype=np.float32)
+    # INTER_AREA at an integer factor is exactly the box average (and 100x faster than numpy)
+    return cv2.resize(np.ascontiguousarray(plane), (pw // fx, ph // fy), interpolation=cv2.INTER_AREA)
 
 
 def _up(plane: np.ndarray, fy: int, fx: int, h: int, w: int) -> np.ndarray:

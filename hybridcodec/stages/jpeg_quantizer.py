@@ -92,4 +92,5 @@ class JPEGQuantizer(Stage):
         return out
 
     def decode(self, planes, layout, ctx):
-        return [k * self._steps(info.role, info.shape[-1], ctx) for k, info in zip(planes, layout)]
+        return [k.astype(np.float32) * self._steps(info.role, info.shape[-1], ctx)
+                for k, info in zip(planes, layout)]

@@ -1,0 +1,152 @@
+"""The ``hybridcodec`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from . import _codec
+from ._errors import CodecError
+from ._files import check_output, write_atomic
+from ._pipeline import PRESETS
+from ._registry import available_stages
+
+__all__ = ["main"]
+
+
+def _read_image(path: Path):
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.load()
+    except FileNotFoundError:
+        raise CodecError(f"{path}: no such file") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise CodecError(f"{path}: cannot read as an image ({exc})") from None
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        raise CodecError(f"{path}: has an alpha channel ({im.mode}); .hcx stores L or RGB images")
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        raise CodecError(f"{path}: {im.mode} pixels are not 8-bit; convert to 8 bits first")
+    if im.mode not in ("L", "RGB"):
+        im = im.convert("L" if im.mode == "1" else "RGB")
+    return im
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise CodecError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise CodecError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def cmd_encode(args) -> int:
+    src, dst = Path(args.input), Path(args.output)
+    check_output(dst, [src], args.force)
+    im = _read_image(src)
+    data = _codec.encode(im, preset=args.preset, pipeline=args.pipeline, quality=args.quality)
+    write_atomic(dst, data)
+    meta = _codec.info(data)
+    print(f"{dst}: {meta['width']}x{meta['height']} {meta['mode']}, {meta['bytes']} bytes, "
+          f"{meta['bpp']:.3f} bpp")
+    return 0
+
+
+def cmd_decode(args) -> int:
+    from PIL import Image
+
+    src, dst = Path(args.input), Path(args.output)
+    check_output(dst, [src], args.force)
+    fmt = Image.registered_extensions().get(dst.suffix.lower())
+    if fmt is None:
+        raise CodecError(f"{dst}: unknown image extension {dst.suffix!r}; use e.g. .png")
+    pixels = _codec.decode(_read_bytes(src))
+    buf = io.BytesIO()
+    try:
+        Image.fromarray(pixels.squeeze(-1) if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels).save(
+            buf, fmt)
+    except (OSError, KeyError, ValueError) as exc:
+        raise CodecError(f"{dst}: Pillow cannot write this image as {fmt} ({exc})") from None
+    write_atomic(dst, buf.getvalue())
+    print(f"{dst}: {pixels.shape[1]}x{pixels.shape[0]}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    meta = _codec.info(_read_bytes(Path(args.input)))
+    if args.json:
+        print(json.dumps(meta, indent=2))
+    else:
+        for key in ("width", "height", "mode", "pipeline", "quality", "bytes"):
+            print(f"{key:9} {meta[key]}")
+        print(f"{'bpp':9} {meta['bpp']:.4f}")
+    return 0
+
+
+def cmd_stages(args) -> int:
+    for name, cls in available_stages().items():
+        print(f"{name}  [{cls.kind}]  {cls.doc}")
+        for p in cls.params:
+            print(f"    {p.describe()}")
+    print("\npresets:")
+    for name, (spec, doc) in PRESETS.items():
+        print(f"  {name:10} {spec}\n  {'':10} {doc}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="hybridcodec", description="Hybrid classical/learned image codec.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("encode", help="compress an image to .hcx")
+    p.add_argument("input", help="any image Pillow reads")
+    p.add_argument("output", help="the .hcx file to write")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--preset", choices=list(PRESETS), help="named pipeline (default: baseline)")
+    g.add_argument("--pipeline", help="pipeline spec, e.g. 'ycbcr|dct(block=16)|jpegq|huffman'")
+    p.add_argument("--quality", type=int, default=75, help="1..100 (default 75)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("decode", help="decompress .hcx to an image file (format from the extension)")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("info", help="show an .hcx file's header")
+    p.add_argument("input")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("stages", help="list installed stages with their parameters, and presets")
+    p.set_defaults(func=cmd_stages)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CodecError as exc:
+        print(f"hybridcodec: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        name = f"{exc.filename}: " if exc.filename else ""
+        print(f"hybridcodec: error: {name}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hybridcodec: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import hybridcodec
+from hybridcodec.cli import main
+from conftest import smooth_image
+
+
+@pytest.fixture
+def png(tmp_path):
+    path = tmp_path / "in.png"
+    Image.fromarray(smooth_image(30, 41, 3)).save(path)
+    return path
+
+
+def test_encode_info_decode(png, tmp_path, capsys):
+    out = tmp_path / "a.hcx"
+    assert main(["encode", str(png), str(out), "--quality", "90"]) == 0
+    assert "bpp" in capsys.readouterr().out
+    meta = hybridcodec.info(out.read_bytes())
+    assert (meta["width"], meta["height"], meta["quality"]) == (41, 30, 90)
+    assert main(["info", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pipeline"] == meta["pipeline"]
+    back = tmp_path / "b.png"
+    assert main(["decode", str(out), str(back)]) == 0
+    pixels = np.asarray(Image.open(back))
+    assert np.array_equal(pixels, hybridcodec.decode(out.read_bytes()))
+
+
+def test_pipeline_and_preset_flags(png, tmp_path):
+    out = tmp_path / "p.hcx"
+    assert main(["encode", str(png), str(out), "--pipeline", "ycbcr(subsampling=444)|dct(block=4)|jpegq|huffman"]) == 0
+    assert "block=4" in hybridcodec.info(out.read_bytes())["pipeline"]
+    with pytest.raises(SystemExit):
+        main(["encode", str(png), str(out), "--preset", "baseline", "--pipeline", "baseline"])
+
+
+def test_grey_and_palette_inputs(tmp_path):
+    for mode in ("L", "P", "1"):
+        src = tmp_path / f"{mode}.png"
+        Image.fromarray(smooth_image(10, 12, 3)).convert(mode).save(src)
+        out = tmp_path / f"{mode}.hcx"
+        assert main(["encode", str(src), str(out)]) == 0
+        assert hybridcodec.info(out.read_bytes())["mode"] == ("RGB" if mode == "P" else "L")
+
+
+def test_never_overwrites_without_force(png, tmp_path, capsys):
+    out = tmp_path / "a.hcx"
+    out.write_bytes(b"keep me")
+    assert main(["encode", str(png), str(out)]) == 1
+    assert out.read_bytes() == b"keep me"
+    assert "--force" in capsys.readouterr().err
+    assert main(["encode", str(png), str(out), "--force"]) == 0
+    assert out.read_bytes()[:4] == b"\x89HCX"
+
+
+def test_input_never_overwritten(png, capsys):
+    before = png.read_bytes()
+    assert main(["encode", str(png), str(png)]) == 1
+    assert "input" in capsys.readouterr().err and png.read_bytes() == before
+
+
+def test_errors_are_clean_and_leave_nothing(tmp_path, png, capsys):
+    garbage = tmp_path / "g.hcx"
+    garbage.write_bytes(os.urandom(100))
+    cases = [
+        (["decode", str(garbage), str(tmp_path / "o1.png")], "not an .hcx"),
+        (["decode", str(tmp_path / "missing.hcx"), str(tmp_path / "o2.png")], "no such file"),
+        (["encode", str(garbage), str(tmp_path / "o3.hcx")], "cannot read as an image"),
+        (["encode", str(png), str(tmp_path / "o4.hcx"), "--quality", "0"], "quality"),
+        (["encode", str(png), str(tmp_path / "o5.hcx"), "--pipeline", "dct|nope"], "unknown stage"),
+        (["encode", str(png), str(tmp_path / "nodir" / "o6.hcx")], "does not exist"),
+        (["info", str(garbage)], "not an .hcx"),
+    ]
+    for argv, msg in cases:
+        assert main(argv) == 1, argv
+        assert msg in capsys.readouterr().err
+    good = tmp_path / "good.hcx"
+    assert main(["encode", str(png), str(good)]) == 0
+    assert main(["decode", str(good), str(tmp_path / "o7.xyz")]) == 1
+    assert "extension" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.hcx", "good.hcx", "in.png"]
+
+
+def test_alpha_input_refused(tmp_path, capsys):
+    src = tmp_path / "a.png"
+    Image.new("RGBA", (4, 4)).save(src)
+    assert main(["encode", str(src), str(tmp_path / "a.hcx")]) == 1
+    assert "alpha" in capsys.readouterr().err
+
+
+def test_stages_lists_params_and_presets(capsys):
+    assert main(["stages"]) == 0
+    out = capsys.readouterr().out
+    for text in ("dct", "block=8", "huffman", "jpegq", "ycbcr", "subsampling=420", "baseline"):
+        assert text in out
+
+
+def test_console_script_runs(png, tmp_path):
+    out = tmp_path / "c.hcx"
+    r = subprocess.run([sys.executable, "-m", "hybridcodec", "encode", str(png), str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "hybridcodec", "decode", str(out), str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "refusing to overwrite the input" in r.stderr

@@ -1,0 +1,231 @@
+"""Every way a file or an argument can be wrong ends in CodecError, nothing else."""
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import hybridcodec
+from hybridcodec import CodecError, StageNotInstalledError
+from hybridcodec._container import Chunk, Header, read_container, write_container
+from conftest import smooth_image
+
+SMALL = hybridcodec.encode(smooth_image(12, 10, 3, seed=3), quality=80)
+SMALL_GREY = hybridcodec.encode(smooth_image(9, 17, 1, seed=4), quality=30)
+
+
+def _decodes_or_codec_error(data):
+    try:
+        out = hybridcodec.decode(data)
+    except CodecError:
+        return None
+    assert out.dtype == np.uint8
+    return out
+
+
+@pytest.mark.parametrize("blob", [SMALL, SMALL_GREY])
+def test_every_truncation_is_codec_error(blob):
+    for n in range(len(blob)):
+        with pytest.raises(CodecError):
+            hybridcodec.decode(blob[:n])
+        with pytest.raises(CodecError):
+            hybridcodec.info(blob[:n])
+
+
+def test_every_single_bit_flip_is_caught():
+    for i in range(len(SMALL)):
+        for bit in (0, 3, 7):
+            bad = bytearray(SMALL)
+            bad[i] ^= 1 << bit
+            with pytest.raises(CodecError):
+                hybridcodec.decode(bytes(bad))
+
+
+def test_trailing_bytes_rejected():
+    with pytest.raises(CodecError, match="unexpected bytes"):
+        hybridcodec.decode(SMALL + b"\0")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_garbage(blob):
+    with pytest.raises(CodecError):
+        hybridcodec.decode(blob)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300))
+def test_garbage_after_magic(blob):
+    with pytest.raises(CodecError):
+        hybridcodec.decode(hybridcodec._container.MAGIC + blob)
+
+
+def _rewrap(data, **changes):
+    """Rebuild a file with header fields or payload changed and CRCs made valid again,
+    so the checks behind the CRCs are exercised."""
+    header, chunks = read_container(data)
+    payload = changes.pop("payload", None)
+    for k, v in changes.items():
+        setattr(header, k, v)
+    if payload is not None:
+        chunks = [Chunk(chunks[0].type, chunks[0].stage, payload)] + chunks[1:]
+    return write_container(header, chunks)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_tampered_payload_with_valid_crc(data):
+    _, chunks = read_container(SMALL)
+    p = bytearray(chunks[0].payload)
+    how = data.draw(st.sampled_from(["flip", "cut", "extend", "random"]))
+    if how == "flip":
+        for _ in range(data.draw(st.integers(1, 4))):
+            i = data.draw(st.integers(0, len(p) - 1))
+            p[i] = data.draw(st.integers(0, 255))
+    elif how == "cut":
+        p = p[: data.draw(st.integers(0, len(p) - 1))]
+    elif how == "extend":
+        p += data.draw(st.binary(min_size=1, max_size=20))
+    else:
+        p = bytearray(data.draw(st.binary(max_size=200)))
+    _decodes_or_codec_error(_rewrap(SMALL, payload=bytes(p)))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"width": 50_000, "height": 50_000},  # huge declared size, tiny data
+        {"width": 1 << 24, "height": 1 << 24},
+        {"width": 40},
+        {"channels": 1},
+        {"spec": "ycbcr|dct(block=16)|jpegq|huffman"},
+        {"spec": "ycbcr|dct|jpegq"},
+        {"spec": "nonsense((("},
+        {"spec": "ycbcr|dct(block=7)|jpegq|huffman"},
+    ],
+)
+def test_header_lies_are_caught(changes):
+    with pytest.raises(CodecError):
+        hybridcodec.decode(_rewrap(SMALL, **changes))
+
+
+def test_header_field_ranges():
+    for changes in ({"width": 0}, {"height": 0}, {"channels": 2}, {"quality": 0}, {"quality": 101}):
+        with pytest.raises(CodecError):
+            hybridcodec.decode(_rewrap(SMALL, **changes))
+
+
+def test_unknown_version_named():
+    bad = bytearray(SMALL)
+    bad[8] = 9
+    head_end = 23 + struct.unpack_from(">H", bad, 21)[0] + 2
+    bad[head_end : head_end + 4] = struct.pack(">I", zlib.crc32(bytes(bad[:head_end])))
+    with pytest.raises(CodecError, match="version 9"):
+        hybridcodec.decode(bytes(bad))
+
+
+def test_stage_not_installed_names_install():
+    data = _rewrap(SMALL, spec=hybridcodec.info(SMALL)["pipeline"] + "|cnn")
+    with pytest.raises(StageNotInstalledError, match="pip install"):
+        hybridcodec.decode(data)
+    data = _rewrap(SMALL, spec="ycbcr|dct|jpegq|zstd")
+    with pytest.raises(StageNotInstalledError, match="installed stages: .*huffman"):
+        hybridcodec.decode(data)
+
+
+def test_max_pixels_guard():
+    big = hybridcodec.encode(np.zeros((300, 300), np.uint8))
+    with pytest.raises(CodecError, match="max_pixels"):
+        hybridcodec.decode(big, max_pixels=300 * 299)
+    assert hybridcodec.decode(big, max_pixels=None).shape == (300, 300)
+
+
+def test_ancillary_chunks_skipped_critical_rejected():
+    header, chunks = read_container(SMALL)
+    ok = write_container(header, chunks + [Chunk(b"note", 0, b"hello")])
+    assert np.array_equal(hybridcodec.decode(ok), hybridcodec.decode(SMALL))
+    bad = write_container(header, chunks + [Chunk(b"NOTE", 0, b"hello")])
+    with pytest.raises(CodecError, match="unexpected chunk"):
+        hybridcodec.decode(bad)
+    with pytest.raises(CodecError, match="no coded data"):
+        hybridcodec.decode(write_container(header, []))
+
+
+@pytest.mark.parametrize("data", [None, "abc", 12, [1, 2], np.zeros(4, np.uint8)])
+def test_decode_rejects_non_bytes(data):
+    with pytest.raises(CodecError):
+        hybridcodec.decode(data)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((4, 4), np.float32),
+        np.zeros((4, 4), np.uint16),
+        np.zeros((4, 4, 2), np.uint8),
+        np.zeros((4, 4, 4), np.uint8),
+        np.zeros((0, 4), np.uint8),
+        np.zeros((4,), np.uint8),
+        np.zeros((2, 2, 2, 3), np.uint8),
+        "image.png",
+        None,
+        [[1, 2], [3, 4]],
+    ],
+)
+def test_encode_rejects_bad_images(image):
+    with pytest.raises(CodecError):
+        hybridcodec.encode(image)
+
+
+def test_encode_rejects_pil_modes():
+    from PIL import Image
+
+    for mode in ("RGBA", "LA", "I;16", "F", "CMYK"):
+        with pytest.raises(CodecError, match="mode"):
+            hybridcodec.encode(Image.new(mode, (4, 4)))
+
+
+@pytest.mark.parametrize("quality", [0, 101, -5, 7.5, "75", True, None])
+def test_bad_quality(quality):
+    with pytest.raises(CodecError, match="quality"):
+        hybridcodec.encode(np.zeros((4, 4), np.uint8), quality=quality)
+
+
+def test_quality_numpy_int_ok():
+    hybridcodec.encode(np.zeros((4, 4), np.uint8), quality=np.int64(40))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"preset": "nope"}, "unknown preset"),
+        ({"preset": "baseline", "pipeline": "baseline"}, "either"),
+        ({"pipeline": "dct|jpegq"}, "entropy"),
+        ({"pipeline": "huffman|dct"}, "cannot follow"),
+        ({"pipeline": "ycbcr|dct|huffman"}, "quantizer"),
+        ({"pipeline": "ycbcr|jpegq|huffman"}, "dct"),
+        ({"pipeline": "dct(block=8,block=4)|jpegq|huffman"}, "twice"),
+        ({"pipeline": "dct(size=8)|jpegq|huffman"}, "valid parameters: block"),
+        ({"pipeline": "dct(block=x)|jpegq|huffman"}, "expects int"),
+        ({"pipeline": "dct(block=8|jpegq|huffman"}, "unbalanced"),
+        ({"pipeline": "baseline(block=4)"}, "preset"),
+        ({"pipeline": ""}, "empty"),
+        ({"pipeline": 5}, "spec string"),
+        ({"pipeline": "dct|jpegq|jpegq|huffman"}, "at most one quantizer"),
+        ({"pipeline": "ycbcr|dct|jpegq(table=foo)|huffman"}, "annexk, flat"),
+    ],
+)
+def test_bad_pipelines(kwargs, match):
+    with pytest.raises(CodecError, match=match):
+        hybridcodec.encode(np.zeros((4, 4, 3), np.uint8), **kwargs)
+
+
+def test_header_write_read_round_trip():
+    h = Header(3, 4, 1, 50, "dct(block=8)|jpegq(table=annexk)|huffman()")
+    blob = write_container(h, [Chunk(b"DATA", 2, b"xyz")])
+    h2, chunks = read_container(blob)
+    assert (h2.width, h2.height, h2.channels, h2.quality, h2.spec) == (3, 4, 1, 50, h.spec)
+    assert chunks[0].payload == b"xyz" and chunks[0].stage == 2
