@@ -33,13 +33,15 @@ def _pipeline_for(preset, pipeline) -> Pipeline:
     return Pipeline(pipeline)
 
 
-def _check_quality(quality) -> int:
-    if isinstance(quality, bool) or not isinstance(quality, numbers.Integral) or not 1 <= quality <= 100:
-        raise CodecError(f"quality must be an integer from 1 to 100; got {quality!r}")
-    return int(quality)
+def check_quality(quality) -> float:
+    """Quality as stored in the header: 1..100 in steps of 0.01 (ints stay ints)."""
+    if isinstance(quality, bool) or not isinstance(quality, numbers.Real) or not 1 <= quality <= 100:
+        raise CodecError(f"quality must be a number from 1 to 100; got {quality!r}")
+    q = round(float(quality) * 100)
+    return q // 100 if q % 100 == 0 else q / 100
 
 
-def encode(image, preset: str | None = None, pipeline: str | None = None, quality: int = 75) -> bytes:
+def encode(image, preset: str | None = None, pipeline: str | None = None, quality: float = 75) -> bytes:
     """Compress an image to the bytes of an .hcx file.
 
     Parameters
@@ -51,8 +53,9 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
         Name of a preset (``"baseline"`` when neither preset nor pipeline is given).
     pipeline : str, optional
         A pipeline spec, e.g. ``"ycbcr(subsampling=444)|dct(block=16)|jpegq|huffman"``.
-    quality : int
-        1..100, higher is better; file size grows with it.
+    quality : int or float
+        1..100, higher is better; file size grows with it.  Fractions count to
+        0.01 (rate control uses them).
 
     Returns
     -------
@@ -68,7 +71,7 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
     >>> hybridcodec.decode(data).shape
     (48, 64)
     """
-    q = _check_quality(quality)
+    q = check_quality(quality)
     pipe = _pipeline_for(preset, pipeline)
     arr, axis = as_uint8_image(image)
     h, w, c = arr.shape

@@ -18,7 +18,7 @@ VERSION = 1
 MAX_DIMENSION = 1 << 24
 FLAG_CHANNEL_AXIS = 0x01  # input was H x W x 1, give that shape back
 _KNOWN_FLAGS = FLAG_CHANNEL_AXIS
-_FIXED = struct.Struct(">8sBBIIBBBH")  # magic, version, flags, width, height, channels, bits, quality, spec length
+_FIXED = struct.Struct(">8sBBIIBBHH")  # magic, version, flags, width, height, channels, bits, quality x 100, spec length
 _CHUNK = struct.Struct(">4sBI")  # type, stage index, payload length
 
 
@@ -27,7 +27,7 @@ class Header:
     width: int
     height: int
     channels: int
-    quality: int
+    quality: float  # 1.00 .. 100.00, stored as hundredths
     spec: str
     flags: int = 0
     bits: int = 8
@@ -46,7 +46,7 @@ def write_container(header: Header, chunks: list[Chunk]) -> bytes:
     if len(spec) > 0xFFFF or len(chunks) > 0xFFFF:
         raise CodecError("pipeline spec or chunk list too long for the container")
     head = _FIXED.pack(MAGIC, VERSION, header.flags, header.width, header.height, header.channels,
-                       header.bits, header.quality, len(spec)) + spec + struct.pack(">H", len(chunks))
+                       header.bits, round(header.quality * 100), len(spec)) + spec + struct.pack(">H", len(chunks))
     parts = [head, struct.pack(">I", zlib.crc32(head))]
     for c in chunks:
         if len(c.payload) > 0xFFFFFFFF:
@@ -81,8 +81,9 @@ def read_header(data) -> tuple[Header, int, int]:
         raise CodecError(f"corrupt .hcx file: image size {width}x{height} is out of range")
     if channels not in (1, 3) or bits != 8:
         raise CodecError(f"corrupt .hcx file: {channels} channels of {bits} bits is not supported")
-    if not 1 <= quality <= 100:
-        raise CodecError(f"corrupt .hcx file: quality {quality} is outside 1..100")
+    if not 100 <= quality <= 10000:
+        raise CodecError(f"corrupt .hcx file: quality {quality / 100} is outside 1..100")
+    quality = quality // 100 if quality % 100 == 0 else quality / 100
     try:
         spec = data[_FIXED.size : _FIXED.size + slen].decode("ascii")
     except UnicodeDecodeError:

@@ -63,7 +63,7 @@ class Context:
     width: int
     height: int
     channels: int
-    quality: int
+    quality: float
     side: dict = field(default_factory=dict)  # stage index -> list of bytes
 
     def emit(self, index: int, payload: bytes) -> None:

@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--preset", choices=list(PRESETS), help="named pipeline (default: baseline)")
     g.add_argument("--pipeline", help="pipeline spec, e.g. 'ycbcr|dct(block=16)|jpegq|huffman'")
-    p.add_argument("--quality", type=int, default=75, help="1..100 (default 75)")
+    p.add_argument("--quality", type=float, default=75, help="1..100 (default 75)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_encode)
 

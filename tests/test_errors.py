@@ -113,7 +113,7 @@ def test_header_lies_are_caught(changes):
 
 
 def test_header_field_ranges():
-    for changes in ({"width": 0}, {"height": 0}, {"channels": 2}, {"quality": 0}, {"quality": 101}):
+    for changes in ({"width": 0}, {"height": 0}, {"channels": 2}, {"quality": 0.5}, {"quality": 101}):
         with pytest.raises(CodecError):
             hybridcodec.decode(_rewrap(SMALL, **changes))
 
@@ -121,7 +121,7 @@ def test_header_field_ranges():
 def test_unknown_version_named():
     bad = bytearray(SMALL)
     bad[8] = 9
-    head_end = 23 + struct.unpack_from(">H", bad, 21)[0] + 2
+    head_end = 24 + struct.unpack_from(">H", bad, 22)[0] + 2
     bad[head_end : head_end + 4] = struct.pack(">I", zlib.crc32(bytes(bad[:head_end])))
     with pytest.raises(CodecError, match="version 9"):
         hybridcodec.decode(bytes(bad))
@@ -188,14 +188,17 @@ def test_encode_rejects_pil_modes():
             hybridcodec.encode(Image.new(mode, (4, 4)))
 
 
-@pytest.mark.parametrize("quality", [0, 101, -5, 7.5, "75", True, None])
+@pytest.mark.parametrize("quality", [0, 101, -5, 0.99, 100.01, float("nan"), "75", True, None])
 def test_bad_quality(quality):
     with pytest.raises(CodecError, match="quality"):
         hybridcodec.encode(np.zeros((4, 4), np.uint8), quality=quality)
 
 
-def test_quality_numpy_int_ok():
-    hybridcodec.encode(np.zeros((4, 4), np.uint8), quality=np.int64(40))
+def test_quality_numpy_and_fractions():
+    img = np.zeros((4, 4), np.uint8)
+    assert hybridcodec.info(hybridcodec.encode(img, quality=np.int64(40)))["quality"] == 40
+    assert hybridcodec.info(hybridcodec.encode(img, quality=np.float32(52.25)))["quality"] == 52.25
+    assert hybridcodec.info(hybridcodec.encode(img, quality=33.333))["quality"] == 33.33
 
 
 @pytest.mark.parametrize(

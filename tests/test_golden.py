@@ -14,22 +14,22 @@ import hybridcodec
 from golden_inputs import pattern
 
 GOLDEN = [
-    ('baseline', (16, 16, 3), 75, 310, "a6a2a8ad4b6b4fbab08fa8e17d6e8be2c735c1640f75703f9bf3959c3bd58c0b", "ddf4e2c0a4a04dd513782ec7c41fdbd0814859bd6064bff7983a524a742b6fff"),
-    ('ycbcr|dct(block=4)|jpegq|huffman', (9, 7, 1), 50, 151, "a2ae49aeaf8842fcf58d9fd8c7dad60f2483177214138acf931fdaac2381baa2", "26da4a3e5e3092361ab375837cd2f53aabf04afcf981120349e8cc07a3ec05a4"),
-    ('ycbcr(subsampling=444)|dct(block=16)|jpegq|huffman', (20, 20, 3), 90, 1243, "66437f9c765f2446371d46826ab589cb99800580795ef3d2563d73343b8e4175", "dea593a0cf1a946cde34bcdf9d4ddd71dc3b2928b88b5fdfb6db190616fd37eb"),
-    ('ycbcr(subsampling=422)|dct|jpegq(table=flat)|huffman', (13, 24, 3), 20, 380, "a3672ebbe1cfce5bcf76defc739e072be6899fa2e1d69adfe773ca052c922e30", "ba69d45d0cd4b952364dd16d7cc31a5d7978de0ef904ac9794eff61b13b3acab"),
+    ('baseline', (16, 16, 3), 75, 311, "b80773610d3190a8832269059b5cbd4725f374550cd264fb3cbc6762b56968b0", "ddf4e2c0a4a04dd513782ec7c41fdbd0814859bd6064bff7983a524a742b6fff"),
+    ('ycbcr|dct(block=4)|jpegq|huffman', (9, 7, 1), 50, 152, "e9906f27fdaaa9f4930727a7aea1db26e7992d48d090e913d148bbf5a357c599", "26da4a3e5e3092361ab375837cd2f53aabf04afcf981120349e8cc07a3ec05a4"),
+    ('ycbcr(subsampling=444)|dct(block=16)|jpegq|huffman', (20, 20, 3), 90, 1244, "8f24ffcb512053015ad2966ed3c2e23e3a81c33c8458349d8dfb6b3edf9283fe", "dea593a0cf1a946cde34bcdf9d4ddd71dc3b2928b88b5fdfb6db190616fd37eb"),
+    ('ycbcr(subsampling=422)|dct|jpegq(table=flat)|huffman', (13, 24, 3), 20, 381, "f274207bba8c3d01b51638e7bd798ab5435290652d479caef944634bf63e5402", "ba69d45d0cd4b952364dd16d7cc31a5d7978de0ef904ac9794eff61b13b3acab"),
 ]
 
 # A 1x1 grey pixel of value 200 with the baseline preset, byte for byte:
-# magic, version 1, flags 0, width 1, height 1, 1 channel, 8 bits, quality 75,
+# magic, version 1, flags 0, width 1, height 1, 1 channel, 8 bits, quality 7500/100,
 # spec length 0x4b and the spec, 1 chunk, header CRC; chunk "DATA" for stage 3,
 # 8 bytes: DC table (max length 1, one code, symbol 7), AC table (EOB only), then
 # bits 0 1001000 0 1111111: DC code, DC 72 (= 8 * (200 - 128) / step 8) in 7 bits,
 # EOB code, 1-bit padding; chunk CRC.
 ONE_PIXEL = bytes.fromhex(
-    "894843580d0a1a0a0100000000010000000101084b004179636263722873756273616d706c696e673d3432"
-    "30297c64637428626c6f636b3d38297c6a70656771287461626c653d616e6e65786b297c687566666d616e"
-    "28290001144d22fc444154410300000008010107010100487fb3e8510a"
+    "894843580d0a1a0a0100000000010000000101081d4c004179636263722873756273616d706c696e673d34"
+    "3230297c64637428626c6f636b3d38297c6a70656771287461626c653d616e6e65786b297c687566666d61"
+    "6e2829000136049a21444154410300000008010107010100487fb3e8510a"
 )
 
 

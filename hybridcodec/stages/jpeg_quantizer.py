@@ -41,7 +41,7 @@ _LIMIT = 32767  # keeps every coefficient within the coders' 15-bit magnitude cl
 
 
 @lru_cache(maxsize=256)
-def quant_table(table: str, role: str, block: int, quality: int) -> np.ndarray:
+def quant_table(table: str, role: str, block: int, quality: float) -> np.ndarray:
     """Step sizes for one B x B block: the 8x8 base table resampled to B x B by frequency,
     then scaled with the IJG formula and clamped to 1..255 as libjpeg does (force_baseline).
 
