@@ -16,6 +16,18 @@ PRESETS: dict[str, tuple[str, str]] = {
         "ycbcr(subsampling=420)|dct(block=8)|jpegq|huffman",
         "JPEG-class: YCbCr 4:2:0, 8x8 DCT, IJG-scaled Annex K tables, per-image Huffman",
     ),
+    "wavelet": (
+        "ycbcr(subsampling=444)|dwt|deadzone|arith",
+        "YCbCr 4:4:4, CDF 9/7 wavelet, dead-zone subband quantizer, context-adaptive arithmetic coding",
+    ),
+    "dct-arith": (
+        "ycbcr(subsampling=420)|dct(block=8)|jpegq|arith",
+        "the baseline's transform and quantizer with context-adaptive arithmetic coding",
+    ),
+    "lossless": (
+        "rct|int53|arith",
+        "exact: reversible colour transform, integer 5/3 wavelet, context-adaptive arithmetic coding",
+    ),
 }
 
 _NAME = r"[A-Za-z][A-Za-z0-9_\-]*"

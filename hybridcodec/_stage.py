@@ -65,6 +65,12 @@ class Context:
     channels: int
     quality: float
     side: dict = field(default_factory=dict)  # stage index -> list of bytes
+    reduce: int = 1  # decode at 1/reduce of the full size (1, 2, 4 or 8)
+
+    @property
+    def reduce_levels(self) -> int:
+        """log2 of ``reduce``: how many finest resolution levels decoding skips."""
+        return self.reduce.bit_length() - 1
 
     def emit(self, index: int, payload: bytes) -> None:
         """Store side data of stage ``index`` in the file (one chunk per call)."""

@@ -1,3 +1,3 @@
 """Built-in stages.  Importing this package registers them."""
 
-from . import color, dct, huffman, jpeg_quantizer  # noqa: F401  (registration side effect)
+from . import arith, color, dct, deadzone, dwt, huffman, jpeg_quantizer, rct  # noqa: F401  (registration)

@@ -1,0 +1,128 @@
+"""Entropy stage: context-adaptive binary range coding of quantized coefficients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._errors import CodecError
+from .._registry import register_stage
+from .._stage import Stage
+from ..entropy import coefficients as cm
+from ..entropy.rle import zigzag_order
+
+__all__ = ["Arith"]
+
+_ROLE_CLASSES = cm.N_CLASSES // 2  # classes 0..47 luma, 48..95 chroma
+_DCT_AC0 = 17  # classes 1..16: wavelet detail bands; 17..31: DCT frequency groups
+_ERRORS = {cm.ERR_TRUNCATED: "the bitstream ends early", cm.ERR_RANGE: "a value out of range"}
+
+
+@register_stage
+class Arith(Stage):
+    """Context-adaptive arithmetic coding after ``dwt``/``int53`` (wavelet subbands) or
+    after ``dct`` (each frequency of a plane's blocks coded as one band).
+
+    Bands go coarse to fine (wavelet levels; DCT frequencies in zigzag order), all
+    planes at one level before the next, so a reduced-size decode reads only a prefix
+    of the stream.  See :mod:`hybridcodec.entropy.coefficients` for the contexts.
+    """
+
+    name = "arith"
+    kind = "entropy"
+    doc = "context-adaptive binary range coding of coefficients (neighbours + parents)"
+
+    def layout(self, planes):
+        for p in planes:
+            if not p.integer or p.form not in ("subbands", "blocks"):
+                raise CodecError("arith codes integer wavelet subbands or quantized DCT blocks; "
+                                 "use it after dwt/int53 or after dct and a quantizer")
+        if len({p.form for p in planes}) > 1:
+            raise CodecError("arith needs every plane in the same form")
+        return planes
+
+    # -- band plans -------------------------------------------------------------
+    @staticmethod
+    def _plan(layout):
+        """Band table in coding order, each plane's offset in the flat buffer, and the
+        number of leading bands needed for each reduce level."""
+        starts = np.concatenate([[0], np.cumsum([p.size for p in layout])]).astype(np.int64)
+        rows, keys = [], {}
+        if layout[0].form == "subbands":
+            per_plane = []
+            for pi, p in enumerate(layout):
+                bands, off = [], int(starts[pi])
+                for level, orient, shape in p.get("bands"):
+                    bands.append((level, orient, shape, off))
+                    off += shape[0] * shape[1]
+                per_plane.append(bands)
+            levels = layout[0].get("levels")
+            order = [(pi, 0) for pi in range(len(layout))]
+            for k in range(levels):
+                order += [(pi, 1 + 3 * k + j) for pi in range(len(layout)) for j in range(3)]
+            for pi, bi in order:
+                level, orient, shape, off = per_plane[pi][bi]
+                role = _ROLE_CLASSES * (layout[pi].role == "chroma")
+                if orient == "LL":
+                    cls, ptype, pa, pred = 0, 0, -1, 1
+                else:
+                    cls = 1 + 2 * min(level - 1, 7) + (orient == "HH")
+                    parent = keys.get((pi, bi - 3)) if bi >= 4 else None
+                    ptype, pa, pred = (1, parent, 0) if parent is not None else (0, -1, 0)
+                keys[(pi, bi)] = len(rows)
+                rows.append((off, shape[0], shape[1], cls + role, ptype, pa, -1, pred))
+            need = {r: len(layout) * (1 + 3 * max(0, levels - r)) for r in range(4)}
+        else:
+            b = layout[0].shape[-1]
+            zz = zigzag_order(b)
+            for f, nat in enumerate(zz):
+                u, v = divmod(int(nat), b)
+                for pi, p in enumerate(layout):
+                    nby, nbx = p.shape[:2]
+                    role = _ROLE_CLASSES * (p.role == "chroma")
+                    off = int(starts[pi]) + int(nat) * nby * nbx
+                    if f == 0:
+                        rows.append((off, nby, nbx, role, 0, -1, -1, 1))
+                    else:
+                        g = min((u + v) * 8 // b, 14)
+                        pa = keys.get((pi, u - 1, v), -1) if (u - 1, v) != (0, 0) else -1
+                        pb = keys.get((pi, u, v - 1), -1) if (u, v - 1) != (0, 0) else -1
+                        rows.append((off, nby, nbx, _DCT_AC0 + g + role, 2, pa, pb, 0))
+                    keys[(pi, u, v)] = len(rows) - 1
+            pos = {int(nat): f for f, nat in enumerate(zz)}
+            need = {}
+            for r in range(4):
+                m = max(1, b >> r)
+                last = max(pos[u * b + v] for u in range(m) for v in range(m))
+                need[r] = len(layout) * (last + 1)
+        return np.array(rows, dtype=np.int64).reshape(-1, 8), starts, need
+
+    @staticmethod
+    def _flatten(planes, layout):
+        if layout[0].form == "subbands":
+            return np.concatenate([np.asarray(p, np.int32).ravel() for p in planes])
+        return np.concatenate([np.asarray(p, np.int32).transpose(2, 3, 0, 1).ravel() for p in planes])
+
+    def encode(self, planes, layout, ctx) -> bytes:
+        rows, _, _ = self._plan(layout)
+        try:
+            return cm.encode_bands(self._flatten(planes, layout), rows)
+        except ValueError as exc:
+            raise CodecError(f"arith: {exc}") from None
+
+    def decode(self, payload, layout, ctx):
+        rows, starts, need = self._plan(layout)
+        n = int(starts[-1])
+        if len(payload) * 8 * 2048 < n:  # even all-zero data costs over 1/2048 bit a coefficient
+            raise CodecError(f"corrupt data: {len(payload)} bytes cannot hold {n} coefficients")
+        n_bands = need[min(ctx.reduce_levels, 3)] if ctx.reduce > 1 else len(rows)
+        flat, status = cm.decode_bands(payload, rows, n, n_bands)
+        if status != cm.OK:
+            raise CodecError(f"corrupt data: the arithmetic-coded stream has {_ERRORS[status]}")
+        out = []
+        for s, e, p in zip(starts, starts[1:], layout):
+            part = flat[s:e]
+            if p.form == "blocks":
+                nby, nbx, b, _ = p.shape
+                part = part.reshape(b, b, nby, nbx).transpose(2, 3, 0, 1)
+            out.append(part)
+        return out

@@ -1,0 +1,95 @@
+"""Wavelet transform stages: ``dwt`` (any PyWavelets wavelet; CDF 9/7 by lifting)
+and ``int53`` (JPEG 2000's reversible integer 5/3, for lossless coding)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pywt
+
+from .._errors import CodecError
+from .._params import Param
+from .._registry import register_stage
+from .._stage import PlaneInfo, Stage
+from ..wavelets.subbands import WaveletPlan, auto_levels
+
+__all__ = ["DWT", "Int53"]
+
+_PYWT_WAVELETS = tuple(pywt.wavelist(kind="discrete"))
+
+
+class _Wavelet(Stage):
+    kind = "transform"
+    engine = ""
+    integer = False
+
+    def _engine(self) -> str:
+        return self.engine
+
+    def _mode(self) -> str:
+        return "reflect"
+
+    def plans(self, layout) -> list[WaveletPlan]:
+        out = []
+        for p in layout:
+            if p.form != "pixels":
+                raise CodecError(f"{self.name} needs pixel planes; put it after the colour stages")
+            if self.integer and not p.integer:
+                raise CodecError(f"{self.name} needs integer planes; use a reversible colour stage (rct)")
+            h, w = p.shape
+            levels = self.levels if self.levels else auto_levels(*layout[0].shape)
+            out.append(WaveletPlan((h, w), self._engine(), levels, self._mode()))
+        return out
+
+    def layout(self, planes):
+        out = []
+        for p, plan in zip(planes, self.plans(planes)):
+            bands = tuple((b.level, b.orient, b.shape) for b in plan.bands)
+            out.append(PlaneInfo((plan.size,), role=p.role, form="subbands", integer=self.integer,
+                                 extra=(("bands", bands), ("levels", plan.levels),
+                                        ("engine", plan.engine), ("mode", plan.mode))))
+        return tuple(out)
+
+    def encode(self, planes, layout, ctx):
+        cast = np.int32 if self.integer else np.float32
+        return [plan.forward(np.asarray(p).astype(cast, copy=False))
+                for p, plan in zip(planes, self.plans(layout))]
+
+    def decode(self, planes, layout, ctx):
+        r = ctx.reduce_levels
+        return [plan.inverse(c.astype(np.int32 if self.integer else np.float32, copy=False), r)
+                for c, plan in zip(planes, self.plans(layout))]
+
+
+@register_stage
+class DWT(_Wavelet):
+    """Multi-level 2-D discrete wavelet transform.
+
+    ``bior4.4`` (the CDF 9/7 of JPEG 2000) with ``mode=reflect`` (whole-sample
+    symmetric extension) runs as a non-expansive lifting scheme; any other wavelet
+    or mode runs through PyWavelets, whose bands are slightly larger than the image.
+    """
+
+    name = "dwt"
+    doc = "2-D wavelet transform (CDF 9/7 lifting by default; any PyWavelets wavelet)"
+    params = (
+        Param("wavelet", str, "bior4.4", "PyWavelets name", choices=_PYWT_WAVELETS),
+        Param("levels", int, 0, "decomposition levels; 0 = from the image size", min=0, max=8),
+        Param("mode", str, "reflect", "boundary extension (PyWavelets mode)", choices=tuple(pywt.Modes.modes)),
+    )
+
+    def _engine(self):
+        return "cdf97" if (self.wavelet, self.mode) == ("bior4.4", "reflect") else self.wavelet
+
+    def _mode(self):
+        return self.mode
+
+
+@register_stage
+class Int53(_Wavelet):
+    """JPEG 2000's reversible LeGall 5/3 integer lifting: exact on integers."""
+
+    name = "int53"
+    doc = "reversible integer 5/3 lifting wavelet (lossless)"
+    engine = "legall53"
+    integer = True
+    params = (Param("levels", int, 0, "decomposition levels; 0 = from the image size", min=0, max=8),)

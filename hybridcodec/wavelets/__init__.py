@@ -1,0 +1,1 @@
+"""Wavelet transforms: JPEG 2000-style lifting (non-expansive) and the subband layout."""
