@@ -27,10 +27,22 @@ def _jpeg(img, q):
     return buf.getvalue(), np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
 
 
+def _jpeg2000(img, ratio):
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG2000", quality_mode="rates", quality_layers=[ratio],
+                              irreversible=True, mct=1)
+    return buf.getvalue(), np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+J2K_RATIOS = [240, 160, 110, 80, 60, 45, 34, 26, 20, 15, 11, 8, 6]
+
+
 def _point(args):
     codec, img, q = args
     if codec == "jpeg":
         data, out = _jpeg(img, q)
+    elif codec == "jpeg2000":
+        data, out = _jpeg2000(img, q)
     else:
         data = hybridcodec.encode(img, pipeline=codec, quality=q)
         out = hybridcodec.decode(data)
@@ -49,12 +61,17 @@ def main(argv=None):
     ap.add_argument("--pipelines", default="baseline", help="';'-separated specs or presets")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--qualities", default=",".join(map(str, QUALITIES)))
+    ap.add_argument("--jpeg2000", action="store_true", help="also measure OpenJPEG (Pillow)")
     args = ap.parse_args(argv)
     images = [im for _, im in load_kodak(args.data)]
     qs = [int(q) for q in args.qualities.split(",")]
     with ProcessPoolExecutor(args.jobs) as pool:
         ref = curve("jpeg", images, qs, pool)
         print(f"jpeg (Pillow): " + " ".join(f"q{q}:{b:.3f}/{p:.2f}" for q, b, p in zip(qs, *ref)))
+        if args.jpeg2000:
+            j2k = curve("jpeg2000", images, J2K_RATIOS, pool)
+            print(f"jpeg2000 (OpenJPEG): BD-rate vs JPEG (28-38 dB): {hybridcodec.bd_rate(*ref, *j2k):+.2f} %   "
+                  f"BD-PSNR: {hybridcodec.bd_psnr(*ref, *j2k):+.3f} dB")
         for spec in args.pipelines.split(";"):
             test = curve(spec, images, qs, pool)
             print(f"{spec}: " + " ".join(f"q{q}:{b:.3f}/{p:.2f}" for q, b, p in zip(qs, *test)))

@@ -10,14 +10,21 @@ one DCT frequency across all blocks of a plane), each coefficient as
 * its sign.
 
 Each bin's probability comes from a context chosen by the band's class (kind of
-band, resolution, plane role) and by already-coded neighbours: the left, upper,
-upper-left and upper-right coefficients of the same band, and the band's
-*parents* (the co-located coefficient one wavelet level coarser, or the two
-lower frequencies of the same DCT block).  Bands flagged ``pred`` (wavelet LL,
-DCT DC) code the residual of a median edge-detecting predictor instead.
+band, resolution, plane role) and by what is already coded:
 
-Band table rows (int64): offset, height, width, class, parent kind (0 none,
-1 wavelet parent, 2 DCT neighbours), parent a, parent b, pred.
+* ``a``: the causal neighbours in the same band (W, N weighted 2; NW, NE, WW, NN);
+* ``pp``: up to two *parent* references (the co-located coefficient one wavelet
+  level coarser; the two lower frequencies of the same DCT block);
+* ``cc``: up to two *cross* references (the same band of the luma plane, for
+  chroma; the sibling orientation at the same wavelet level).
+
+Bands flagged ``pred`` (wavelet LL, DCT DC) code the residual of a median
+edge-detecting predictor instead.
+
+Band table rows (int64, ``ROW`` columns): offset, height, width, class, pred, then
+four references ``band, sy, sx`` (band -1 = none; sy, sx map coordinates: -1
+halves, 0 keeps, 1 doubles; results are clipped to the reference's size).
+References must point to bands coded earlier.
 """
 
 from __future__ import annotations
@@ -28,9 +35,10 @@ import numpy as np
 from .range_coder import (dec_bit, dec_direct, dec_init, enc_bit, enc_direct, enc_finish, enc_init,
                           new_probs)
 
-__all__ = ["N_CLASSES", "LIMIT", "encode_bands", "decode_bands", "OK", "ERR_TRUNCATED", "ERR_RANGE"]
+__all__ = ["N_CLASSES", "ROW", "LIMIT", "encode_bands", "decode_bands", "OK", "ERR_TRUNCATED", "ERR_RANGE"]
 
-NSIG, NK, NMAG, NEG, NSIGN = 12, 14, 4, 24, 9
+NSIG, NK, NMAG, NEG, NSIGN = 12 * 3 * 3, 14, 5, 24, 9
+ROW = 17
 _SIG0 = 0
 _MAG0 = _SIG0 + NSIG
 _EG0 = _MAG0 + NK * NMAG
@@ -43,9 +51,10 @@ LIMIT = 1 << 24  # magnitudes (and prediction residuals) must stay below this
 # neighbourhood activity t -> significance context (roughly logarithmic)
 _QSIG = np.array([0, 1, 2, 3, 4, 5, 5, 6, 6, 7, 7, 7, 8, 8, 8, 8] + [9] * 7 + [10] * 9 + [11] * 32,
                  dtype=np.int64)
+_QPAR = np.array([0, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2], dtype=np.int64)
 _NO_ENC, _NO_OUT = np.zeros(6, np.int64), np.zeros(0, np.uint8)
 _NO_DEC, _NO_DATA = np.zeros(3, np.int64), np.frombuffer(b"", np.uint8)
-_QMAG = np.array([0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2] + [3] * 52, dtype=np.int64)
+_QMAG = np.array([0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2] + [3] * 12 + [4] * 40, dtype=np.int64)
 
 
 @numba.njit(cache=True, inline="always")
@@ -58,26 +67,35 @@ def _med(a, b, c):
     return a + b - c
 
 
+@numba.njit(cache=True, inline="always")
+def _ref(coef, bands, row, k, y, x):
+    """|coefficient| of reference ``k`` of band ``row`` at the mapped position."""
+    r = bands[row, 5 + 3 * k]
+    if r < 0:
+        return 0
+    sy, sx = bands[row, 6 + 3 * k], bands[row, 7 + 3 * k]
+    ry = y >> 1 if sy < 0 else (y << 1 if sy > 0 else y)
+    rx = x >> 1 if sx < 0 else (x << 1 if sx > 0 else x)
+    rw = bands[r, 2]
+    ry = min(ry, bands[r, 1] - 1)
+    rx = min(rx, rw - 1)
+    return abs(coef[bands[r, 0] + ry * rw + rx])
+
+
 @numba.njit(cache=True)
-def _run(decoding, bands, n_bands, coef, res, probs, st, out, ds, buf, qsig, qmag):
+def _run(decoding, bands, n_bands, coef, res, probs, st, out, ds, buf, qsig, qpar, qmag):
     """Code (``st``, ``out``) or decode (``ds``, ``buf``, into ``coef``) the first
     ``n_bands`` bands.  ``res`` holds what was coded for each coefficient (the value,
     or the prediction residual).  One loop serves both directions so they cannot
     drift apart."""
     for bi in range(n_bands):
-        off, h, w, cls = bands[bi, 0], bands[bi, 1], bands[bi, 2], bands[bi, 3]
-        ptype, pa, pb, pred = bands[bi, 4], bands[bi, 5], bands[bi, 6], bands[bi, 7]
+        off, h, w, cls, pred = bands[bi, 0], bands[bi, 1], bands[bi, 2], bands[bi, 3], bands[bi, 4]
         base = cls * PER_CLASS
-        pa_off = pa_h = pa_w = pb_off = 0
-        if ptype != 0 and pa >= 0:
-            pa_off, pa_h, pa_w = bands[pa, 0], bands[pa, 1], bands[pa, 2]
-        if ptype == 2 and pb >= 0:
-            pb_off = bands[pb, 0]
         for y in range(h):
             row = off + y * w
             for x in range(w):
                 i = row + x
-                # activity of the causal neighbourhood
+                # activity of the causal neighbourhood (a), parents (pp) and cross bands (cc)
                 a = 0
                 sw = 0
                 sn = 0
@@ -85,6 +103,8 @@ def _run(decoding, bands, n_bands, coef, res, probs, st, out, ds, buf, qsig, qma
                     v = res[i - 1]
                     a += 2 * abs(v)
                     sw = (v > 0) - (v < 0)
+                    if x > 1:
+                        a += abs(res[i - 2])
                 if y > 0:
                     v = res[i - w]
                     a += 2 * abs(v)
@@ -93,16 +113,11 @@ def _run(decoding, bands, n_bands, coef, res, probs, st, out, ds, buf, qsig, qma
                         a += abs(res[i - w - 1])
                     if x < w - 1:
                         a += abs(res[i - w + 1])
-                if ptype == 1 and pa >= 0:
-                    py = min(y >> 1, pa_h - 1)
-                    px = min(x >> 1, pa_w - 1)
-                    a += 2 * abs(coef[pa_off + py * pa_w + px])
-                elif ptype == 2:
-                    if pa >= 0:
-                        a += abs(coef[pa_off + y * w + x])
-                    if pb >= 0:
-                        a += abs(coef[pb_off + y * w + x])
-                t = min(a, 63)
+                    if y > 1:
+                        a += abs(res[i - 2 * w])
+                pp = _ref(coef, bands, bi, 0, y, x) + _ref(coef, bands, bi, 1, y, x)
+                cc = _ref(coef, bands, bi, 2, y, x) + _ref(coef, bands, bi, 3, y, x)
+                t = min(a + pp + cc, 63)
                 p = 0
                 if pred:
                     if y == 0:
@@ -112,7 +127,7 @@ def _run(decoding, bands, n_bands, coef, res, probs, st, out, ds, buf, qsig, qma
                     else:
                         p = _med(coef[i - 1], coef[i - w], coef[i - w - 1])
                 # significance
-                c = base + _SIG0 + qsig[t]
+                c = base + _SIG0 + qsig[min(a, 63)] * 9 + qpar[min(pp + cc, 15)] * 3
                 if decoding:
                     nz = dec_bit(ds, buf, probs, c)
                 else:
@@ -188,7 +203,7 @@ def encode_bands(coef: np.ndarray, bands: np.ndarray) -> bytes:
         st = enc_init()
         res = np.zeros(len(coef), np.int32)
         _run(False, bands, len(bands), coef, res, new_probs(N_CLASSES * PER_CLASS), st, out,
-             _NO_DEC, _NO_DATA, _QSIG, _QMAG)
+             _NO_DEC, _NO_DATA, _QSIG, _QPAR, _QMAG)
         n = enc_finish(st, out)
         if n >= 0:
             assert out[0] == 0  # the coded value is below 1: its first byte is always 0
@@ -205,7 +220,7 @@ def decode_bands(data: bytes, bands: np.ndarray, n_coefs: int, n_bands: int | No
     ds = dec_init(buf)
     nb = len(bands) if n_bands is None else n_bands
     status = _run(True, bands, nb, coef, res, new_probs(N_CLASSES * PER_CLASS), _NO_ENC, _NO_OUT,
-                  ds, buf, _QSIG, _QMAG)
+                  ds, buf, _QSIG, _QPAR, _QMAG)
     if status == OK and nb == len(bands) and ds[2] > len(buf) + 4:
         status = ERR_TRUNCATED
     return coef, status

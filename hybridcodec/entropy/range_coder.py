@@ -22,13 +22,15 @@ __all__ = ["PROB_HALF", "new_probs", "enc_init", "enc_bit", "enc_direct", "enc_f
 PROB_BITS = 15
 PROB_HALF = 1 << (PROB_BITS - 1)
 _TOP = 1 << 24
-_FAST, _SLOW = 4, 7
+_FAST, _SLOW = 4, 6
 _MASK40 = (1 << 40) - 1
 
 
 def new_probs(n: int) -> np.ndarray:
-    """``n`` fresh contexts (fast and slow estimate each), all at p(0) = 1/2."""
-    return np.full((n, 2), PROB_HALF, dtype=np.int32)
+    """``n`` fresh contexts (fast estimate, slow estimate, count), at p(0) = 1/2."""
+    probs = np.full((n, 3), PROB_HALF, dtype=np.int32)
+    probs[:, 2] = 0
+    return probs
 
 
 @numba.njit(cache=True, inline="always")
@@ -62,12 +64,20 @@ def enc_init():
 
 @numba.njit(cache=True, inline="always")
 def _update(probs, c, bit):
+    # a young context adapts fast (shift 1, 2, 2, 3, ...: about 1 / (count + 2)), then
+    # settles at the fixed fast and slow rates
+    n = probs[c, 2]
+    r = 1 if n < 1 else (2 if n < 3 else (3 if n < 7 else (4 if n < 15 else (5 if n < 31 else 7))))
+    if n < 31:
+        probs[c, 2] = n + 1
+    rf = min(r, _FAST)
+    rs = min(r, _SLOW)
     if bit:
-        probs[c, 0] -= probs[c, 0] >> _FAST
-        probs[c, 1] -= probs[c, 1] >> _SLOW
+        probs[c, 0] -= probs[c, 0] >> rf
+        probs[c, 1] -= probs[c, 1] >> rs
     else:
-        probs[c, 0] += ((1 << PROB_BITS) - probs[c, 0]) >> _FAST
-        probs[c, 1] += ((1 << PROB_BITS) - probs[c, 1]) >> _SLOW
+        probs[c, 0] += ((1 << PROB_BITS) - probs[c, 0]) >> rf
+        probs[c, 1] += ((1 << PROB_BITS) - probs[c, 1]) >> rs
 
 
 @numba.njit(cache=True, inline="always")

@@ -43,58 +43,19 @@ class Arith(Stage):
     # -- band plans -------------------------------------------------------------
     @staticmethod
     def _plan(layout):
-        """Band table in coding order, each plane's offset in the flat buffer, and the
-        number of leading bands needed for each reduce level."""
+        """Band table in coding order (see :mod:`hybridcodec.entropy.coefficients`), each
+        plane's offset in the flat buffer, and how many leading bands each reduce level needs."""
         starts = np.concatenate([[0], np.cumsum([p.size for p in layout])]).astype(np.int64)
-        rows, keys = [], {}
         if layout[0].form == "subbands":
-            per_plane = []
-            for pi, p in enumerate(layout):
-                bands, off = [], int(starts[pi])
-                for level, orient, shape in p.get("bands"):
-                    bands.append((level, orient, shape, off))
-                    off += shape[0] * shape[1]
-                per_plane.append(bands)
-            levels = layout[0].get("levels")
-            order = [(pi, 0) for pi in range(len(layout))]
-            for k in range(levels):
-                order += [(pi, 1 + 3 * k + j) for pi in range(len(layout)) for j in range(3)]
-            for pi, bi in order:
-                level, orient, shape, off = per_plane[pi][bi]
-                role = _ROLE_CLASSES * (layout[pi].role == "chroma")
-                if orient == "LL":
-                    cls, ptype, pa, pred = 0, 0, -1, 1
-                else:
-                    cls = 1 + 2 * min(level - 1, 7) + (orient == "HH")
-                    parent = keys.get((pi, bi - 3)) if bi >= 4 else None
-                    ptype, pa, pred = (1, parent, 0) if parent is not None else (0, -1, 0)
-                keys[(pi, bi)] = len(rows)
-                rows.append((off, shape[0], shape[1], cls + role, ptype, pa, -1, pred))
-            need = {r: len(layout) * (1 + 3 * max(0, levels - r)) for r in range(4)}
+            rows, need = _wavelet_rows(layout, starts)
         else:
-            b = layout[0].shape[-1]
-            zz = zigzag_order(b)
-            for f, nat in enumerate(zz):
-                u, v = divmod(int(nat), b)
-                for pi, p in enumerate(layout):
-                    nby, nbx = p.shape[:2]
-                    role = _ROLE_CLASSES * (p.role == "chroma")
-                    off = int(starts[pi]) + int(nat) * nby * nbx
-                    if f == 0:
-                        rows.append((off, nby, nbx, role, 0, -1, -1, 1))
-                    else:
-                        g = min((u + v) * 8 // b, 14)
-                        pa = keys.get((pi, u - 1, v), -1) if (u - 1, v) != (0, 0) else -1
-                        pb = keys.get((pi, u, v - 1), -1) if (u, v - 1) != (0, 0) else -1
-                        rows.append((off, nby, nbx, _DCT_AC0 + g + role, 2, pa, pb, 0))
-                    keys[(pi, u, v)] = len(rows) - 1
-            pos = {int(nat): f for f, nat in enumerate(zz)}
-            need = {}
-            for r in range(4):
-                m = max(1, b >> r)
-                last = max(pos[u * b + v] for u in range(m) for v in range(m))
-                need[r] = len(layout) * (last + 1)
-        return np.array(rows, dtype=np.int64).reshape(-1, 8), starts, need
+            rows, need = _dct_rows(layout, starts)
+        table = np.full((len(rows), cm.ROW), -1, dtype=np.int64)
+        for i, (head, refs) in enumerate(rows):
+            table[i, :5] = head
+            for k, ref in enumerate(refs[:4]):
+                table[i, 5 + 3 * k : 8 + 3 * k] = ref
+        return table, starts, need
 
     @staticmethod
     def _flatten(planes, layout):
@@ -126,3 +87,73 @@ class Arith(Stage):
                 part = part.reshape(b, b, nby, nbx).transpose(2, 3, 0, 1)
             out.append(part)
         return out
+
+
+def _scale(small: int, large: int) -> int:
+    """Coordinate map code from a band of size ``small`` to one of size ``large``."""
+    return 1 if large >= 2 * small - 1 and large > small else (-1 if 2 * large <= small + 1 and large < small else 0)
+
+
+def _wavelet_rows(layout, starts):
+    per_plane = []
+    for pi, p in enumerate(layout):
+        bands, off = [], int(starts[pi])
+        for level, orient, shape in p.get("bands"):
+            bands.append((level, orient, tuple(shape), off))
+            off += shape[0] * shape[1]
+        per_plane.append(bands)
+    levels = layout[0].get("levels")
+    order = [(pi, 0) for pi in range(len(layout))]
+    for k in range(levels):
+        order += [(pi, 1 + 3 * k + j) for pi in range(len(layout)) for j in range(3)]
+    rows, index = [], {}
+    for pi, bi in order:
+        level, orient, shape, off = per_plane[pi][bi]
+        role = _ROLE_CLASSES * (layout[pi].role == "chroma")
+        index[(pi, bi)] = len(rows)
+        if orient == "LL":
+            rows.append(((off, shape[0], shape[1], role, 1), []))
+            continue
+        refs = []
+        parent = index.get((pi, bi - 3)) if bi >= 4 else None
+        refs.append((parent, -1, -1) if parent is not None else (-1, 0, 0))
+        refs.append((-1, 0, 0))
+        sib = {"HL": None, "LH": bi - 1, "HH": bi - 2}[orient]
+        refs.append((index[(pi, sib)], 0, 0) if sib is not None else (-1, 0, 0))
+        if pi > 0 and layout[pi].role == "chroma":
+            lshape = per_plane[0][bi][2]
+            refs.append((index[(0, bi)], _scale(shape[0], lshape[0]), _scale(shape[1], lshape[1])))
+        cls = 1 + 2 * min(level - 1, 7) + (orient == "HH")
+        rows.append(((off, shape[0], shape[1], cls + role, 0), refs))
+    need = {r: len(layout) * (1 + 3 * max(0, levels - r)) for r in range(4)}
+    return rows, need
+
+
+def _dct_rows(layout, starts):
+    b = layout[0].shape[-1]
+    zz = zigzag_order(b)
+    rows, index = [], {}
+    for f, nat in enumerate(zz):
+        u, v = divmod(int(nat), b)
+        for pi, p in enumerate(layout):
+            nby, nbx = p.shape[:2]
+            role = _ROLE_CLASSES * (p.role == "chroma")
+            off = int(starts[pi]) + int(nat) * nby * nbx
+            index[(pi, u, v)] = len(rows)
+            if f == 0:
+                rows.append(((off, nby, nbx, role, 1), []))
+                continue
+            refs = [(index[(pi, u - 1, v)], 0, 0) if u > 1 or (u == 1 and v > 0) else (-1, 0, 0),
+                    (index[(pi, u, v - 1)], 0, 0) if v > 1 or (v == 1 and u > 0) else (-1, 0, 0),
+                    (-1, 0, 0)]
+            if pi > 0 and p.role == "chroma":
+                ly, lx = layout[0].shape[:2]
+                refs.append((index[(0, u, v)], _scale(nby, ly), _scale(nbx, lx)))
+            g = min((u + v) * 8 // b, 14)
+            rows.append(((off, nby, nbx, _DCT_AC0 + g + role, 0), refs))
+    pos = {int(nat): f for f, nat in enumerate(zz)}
+    need = {}
+    for r in range(4):
+        m = max(1, b >> r)
+        need[r] = len(layout) * (1 + max(pos[u * b + v] for u in range(m) for v in range(m)))
+    return rows, need

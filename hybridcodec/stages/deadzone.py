@@ -46,11 +46,13 @@ class DeadZone(Stage):
     kind = "quantizer"
     doc = "dead-zone scalar quantizer, per-subband steps weighted by synthesis gains"
     params = (
-        Param("rounding", float, 0.38, "rounding offset; 0.5 = plain rounding, smaller widens the dead zone",
+        Param("rounding", float, 0.33, "rounding offset; 0.5 = plain rounding, smaller widens the dead zone",
               min=0.0, max=0.5),
-        Param("recon", float, 0.45, "reconstruction point within a bin, 0..1 (0.5 = middle)",
+        Param("recon", float, 0.4, "reconstruction point within a bin, 0..1 (0.5 = middle)",
               min=0.0, max=1.0),
         Param("chroma", float, 1.0, "chroma step relative to luma", min=0.1, max=10.0),
+        Param("isolated", float, 0.1, "rounding offset for a coefficient with no non-zero "
+              "neighbour (coding it costs the most)", min=0.0, max=0.5),
     )
 
     def layout(self, planes):
@@ -69,8 +71,10 @@ class DeadZone(Stage):
     def encode(self, planes, layout, ctx):
         out = []
         for c, info in zip(planes, layout):
-            q = np.abs(c) / self._steps(info, ctx) + np.float32(self.rounding)
-            np.floor(q, out=q)
+            mag = np.abs(c) / self._steps(info, ctx)
+            q = np.floor(mag + np.float32(self.rounding))
+            if self.isolated < self.rounding and info.form == "subbands":
+                _drop_isolated(q, mag, info.get("bands"), self.isolated)
             out.append((np.sign(c) * q).astype(np.int32))
         return out
 
@@ -94,3 +98,22 @@ def _subband_steps(bands, engine, levels, mode, step) -> np.ndarray:
     out = np.repeat(per_band, [shape[0] * shape[1] for _, _, shape in bands])
     out.setflags(write=False)
     return out
+
+
+def _drop_isolated(q, mag, bands, rounding):
+    """Re-quantize, with a wider dead zone, the coefficients whose 8 neighbours in their
+    band all quantize to zero: a lone non-zero value costs many bits for little gain."""
+    import cv2
+
+    off = 0
+    for _, _, (h, w) in bands:
+        n = h * w
+        if n:
+            band = q[off : off + n].reshape(h, w)
+            nz = (band != 0).astype(np.float32)
+            around = cv2.boxFilter(nz, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT) - nz
+            lone = (around == 0) & (band == 1)
+            if lone.any():
+                m = mag[off : off + n].reshape(h, w)
+                band[lone] = np.floor(m[lone] + np.float32(rounding))
+        off += n
