@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 
+import cv2
 import numpy as np
 
 from ._container import FLAG_CHANNEL_AXIS, Chunk, Header, read_container, read_header, write_container
@@ -41,7 +42,9 @@ def check_quality(quality) -> float:
     return q // 100 if q % 100 == 0 else q / 100
 
 
-def encode(image, preset: str | None = None, pipeline: str | None = None, quality: float = 75) -> bytes:
+def encode(image, preset: str | None = None, pipeline: str | None = None, quality: float | None = None,
+           *, target_bpp: float | None = None, target_psnr: float | None = None,
+           max_bytes: int | None = None) -> bytes:
     """Compress an image to the bytes of an .hcx file.
 
     Parameters
@@ -53,9 +56,14 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
         Name of a preset (``"baseline"`` when neither preset nor pipeline is given).
     pipeline : str, optional
         A pipeline spec, e.g. ``"ycbcr(subsampling=444)|dct(block=16)|jpegq|huffman"``.
-    quality : int or float
-        1..100, higher is better; file size grows with it.  Fractions count to
-        0.01 (rate control uses them).
+    quality : int or float, optional
+        1..100 (default 75), higher is better; file size grows with it.  Fractions
+        count to 0.01.
+    target_bpp, target_psnr, max_bytes : optional
+        Rate control, instead of ``quality``: search the quality whose file comes
+        closest to ``target_bpp`` bits per pixel, the lowest quality whose PSNR
+        reaches ``target_psnr`` dB, or the highest quality whose file fits in
+        ``max_bytes``.  The pipeline needs a quantizer.
 
     Returns
     -------
@@ -70,13 +78,28 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
     b'\\x89HCX'
     >>> hybridcodec.decode(data).shape
     (48, 64)
+    >>> len(hybridcodec.encode(img, preset="wavelet", max_bytes=300)) <= 300
+    True
     """
-    q = check_quality(quality)
+    targets = {k: v for k, v in (("target_bpp", target_bpp), ("target_psnr", target_psnr),
+                                 ("max_bytes", max_bytes)) if v is not None}
+    if len(targets) > 1 or (targets and quality is not None):
+        given = list(targets) + (["quality"] if quality is not None else [])
+        raise CodecError(f"give one of quality, target_bpp, target_psnr, max_bytes; got {', '.join(given)}")
     pipe = _pipeline_for(preset, pipeline)
     arr, axis = as_uint8_image(image)
     h, w, c = arr.shape
     if h > (1 << 24) or w > (1 << 24):
         raise CodecError(f"image {w}x{h} is too large (at most 16777216 per side)")
+    if targets:
+        from ._ratecontrol import search_quality
+
+        return search_quality(lambda q: _encode_array(arr, axis, pipe, q), arr, pipe, **targets)
+    return _encode_array(arr, axis, pipe, check_quality(75 if quality is None else quality))
+
+
+def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float) -> bytes:
+    h, w, c = arr.shape
     layouts = pipe.layouts(h, w, c)
     ctx = Context(w, h, c, q)
     planes = [arr[:, :, i].astype(np.float32) - 128.0 for i in range(c)]
@@ -103,6 +126,17 @@ def _reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context) -> np.nd
     return np.dstack(planes).astype(np.float32, copy=False) + np.float32(128.0)
 
 
+def _finish_reduce(image: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Area-average whatever factor the pipeline could not reduce by itself."""
+    if image.shape[:2] == (h, w):
+        return image
+    if image.shape[0] < h or image.shape[1] < w:
+        raise CodecError("corrupt .hcx file: reduced decode came out too small")
+    c = image.shape[2]
+    out = cv2.resize(np.ascontiguousarray(image), (w, h), interpolation=cv2.INTER_AREA)
+    return out.reshape(h, w, c)
+
+
 def _open(data, max_pixels: int | None):
     header, chunks = read_container(data)
     pipe = Pipeline(header.spec)
@@ -114,13 +148,19 @@ def _open(data, max_pixels: int | None):
     return header, chunks, pipe
 
 
-def decode(data, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decompress .hcx bytes to a uint8 array of the shape that was encoded.
 
     Parameters
     ----------
     data : bytes
         The whole file.
+    reduce : {1, 2, 4, 8}
+        Decode at ``ceil(h / reduce) x ceil(w / reduce)``.  Wavelet pipelines decode
+        only the coarse subbands (``arith`` reads only a prefix of the stream); DCT
+        pipelines invert only each block's low frequencies.  Whatever a pipeline
+        cannot reduce (a wavelet with fewer levels than asked) is finished by area
+        averaging.  Post-filters are skipped in a reduced decode.
     max_pixels : int or None
         Refuse images with more pixels (decompression-bomb guard); None disables.
 
@@ -130,8 +170,10 @@ def decode(data, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
         For anything that is not a valid, complete .hcx file, or that needs a stage
         that is not installed.
     """
+    if isinstance(reduce, bool) or not isinstance(reduce, numbers.Integral) or reduce not in (1, 2, 4, 8):
+        raise CodecError(f"reduce must be 1, 2, 4 or 8; got {reduce!r}")
     header, chunks, pipe = _open(data, max_pixels)
-    ctx = Context(header.width, header.height, header.channels, header.quality)
+    ctx = Context(header.width, header.height, header.channels, header.quality, reduce=int(reduce))
     payload = None
     for c in chunks:
         if c.type == _DATA and c.stage == pipe.entropy.index and payload is None:
@@ -145,8 +187,11 @@ def decode(data, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     try:
         layouts = pipe.layouts(header.height, header.width, header.channels)
         image = _reconstruct(pipe, layouts, payload, ctx)
-        for stage in pipe.postfilters:
-            image = stage.decode(image, ctx)
+        if reduce > 1:
+            image = _finish_reduce(image, -(-header.height // reduce), -(-header.width // reduce))
+        else:
+            for stage in pipe.postfilters:
+                image = stage.decode(image, ctx)
     except (CodecError, MemoryError):
         raise
     except Exception as exc:  # a decoder must fail cleanly on any input

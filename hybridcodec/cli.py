@@ -52,7 +52,8 @@ def cmd_encode(args) -> int:
     src, dst = Path(args.input), Path(args.output)
     check_output(dst, [src], args.force)
     im = _read_image(src)
-    data = _codec.encode(im, preset=args.preset, pipeline=args.pipeline, quality=args.quality)
+    data = _codec.encode(im, preset=args.preset, pipeline=args.pipeline, quality=args.quality,
+                         target_bpp=args.target_bpp, target_psnr=args.target_psnr, max_bytes=args.max_bytes)
     write_atomic(dst, data)
     meta = _codec.info(data)
     print(f"{dst}: {meta['width']}x{meta['height']} {meta['mode']}, {meta['bytes']} bytes, "
@@ -112,7 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--preset", choices=list(PRESETS), help="named pipeline (default: baseline)")
     g.add_argument("--pipeline", help="pipeline spec, e.g. 'ycbcr|dct(block=16)|jpegq|huffman'")
-    p.add_argument("--quality", type=float, default=75, help="1..100 (default 75)")
+    r = p.add_mutually_exclusive_group()
+    r.add_argument("--quality", type=float, help="1..100 (default 75)")
+    r.add_argument("--target-bpp", type=float, help="search the quality that gives this many bits per pixel")
+    r.add_argument("--target-psnr", type=float, help="search the lowest quality that reaches this PSNR (dB)")
+    r.add_argument("--max-bytes", type=int, help="search the highest quality whose file fits in this size")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(func=cmd_encode)
 

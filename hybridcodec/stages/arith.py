@@ -82,6 +82,9 @@ class Arith(Stage):
         out = []
         for s, e, p in zip(starts, starts[1:], layout):
             part = flat[s:e]
+            if p.form == "subbands" and ctx.reduce > 1:  # only the coarse bands were decoded
+                keep = 1 + 3 * max(0, p.get("levels") - ctx.reduce_levels)
+                part = part[: sum(sh[0] * sh[1] for _, _, sh in p.get("bands")[:keep])]
             if p.form == "blocks":
                 nby, nbx, b, _ = p.shape
                 part = part.reshape(b, b, nby, nbx).transpose(2, 3, 0, 1)
@@ -95,37 +98,39 @@ def _scale(small: int, large: int) -> int:
 
 
 def _wavelet_rows(layout, starts):
+    """Rows for wavelet planes: every plane's LL, then level by level from the coarsest
+    (planes may have different depths), HL, LH, HH of each plane."""
     per_plane = []
     for pi, p in enumerate(layout):
-        bands, off = [], int(starts[pi])
+        bands, off = {}, int(starts[pi])
         for level, orient, shape in p.get("bands"):
-            bands.append((level, orient, tuple(shape), off))
+            bands[(level, orient)] = (tuple(shape), off)
             off += shape[0] * shape[1]
         per_plane.append(bands)
-    levels = layout[0].get("levels")
-    order = [(pi, 0) for pi in range(len(layout))]
-    for k in range(levels):
-        order += [(pi, 1 + 3 * k + j) for pi in range(len(layout)) for j in range(3)]
+    top = max(p.get("levels") for p in layout)
+    order = [(pi, (p.get("levels"), "LL")) for pi, p in enumerate(layout)]
+    for level in range(top, 0, -1):
+        order += [(pi, (level, o)) for pi in range(len(layout)) for o in ("HL", "LH", "HH")
+                  if (level, o) in per_plane[pi]]
     rows, index = [], {}
-    for pi, bi in order:
-        level, orient, shape, off = per_plane[pi][bi]
+    for pi, key in order:
+        (shape, off), (level, orient) = per_plane[pi][key], key
         role = _ROLE_CLASSES * (layout[pi].role == "chroma")
-        index[(pi, bi)] = len(rows)
+        index[(pi, key)] = len(rows)
         if orient == "LL":
             rows.append(((off, shape[0], shape[1], role, 1), []))
             continue
-        refs = []
-        parent = index.get((pi, bi - 3)) if bi >= 4 else None
-        refs.append((parent, -1, -1) if parent is not None else (-1, 0, 0))
-        refs.append((-1, 0, 0))
-        sib = {"HL": None, "LH": bi - 1, "HH": bi - 2}[orient]
-        refs.append((index[(pi, sib)], 0, 0) if sib is not None else (-1, 0, 0))
-        if pi > 0 and layout[pi].role == "chroma":
-            lshape = per_plane[0][bi][2]
-            refs.append((index[(0, bi)], _scale(shape[0], lshape[0]), _scale(shape[1], lshape[1])))
+        parent = index.get((pi, (level + 1, orient)))
+        sib = {"HL": None, "LH": "HL", "HH": "HL"}[orient]
+        refs = [(parent, -1, -1) if parent is not None else (-1, 0, 0), (-1, 0, 0),
+                (index[(pi, (level, sib))], 0, 0) if sib else (-1, 0, 0)]
+        luma = index.get((0, key))
+        if pi > 0 and layout[pi].role == "chroma" and luma is not None:
+            lshape = per_plane[0][key][0]
+            refs.append((luma, _scale(shape[0], lshape[0]), _scale(shape[1], lshape[1])))
         cls = 1 + 2 * min(level - 1, 7) + (orient == "HH")
         rows.append(((off, shape[0], shape[1], cls + role, 0), refs))
-    need = {r: len(layout) * (1 + 3 * max(0, levels - r)) for r in range(4)}
+    need = {r: sum(1 for _, (level, o) in order if o == "LL" or level > r) for r in range(4)}
     return rows, need
 
 

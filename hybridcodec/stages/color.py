@@ -55,7 +55,7 @@ class YCbCr(Stage):
     def decode(self, planes, layout, ctx):
         if len(planes) == 1:
             return planes
-        h, w = layout[0].shape
+        h, w = planes[0].shape  # smaller than the layout's in a reduced-size decode
         fy, fx = _FACTORS[self.subsampling]
         ycc = cv2.merge([np.ascontiguousarray(p, dtype=np.float32)
                          for p in [planes[0]] + [_up(p, fy, fx, h, w) for p in planes[1:]]])

@@ -46,10 +46,17 @@ class BlockDCT(Stage):
         out = []
         for coef, info in zip(planes, layout):
             nby, nbx, b, _ = coef.shape
-            pix = scipy.fft.idctn(coef.astype(np.float32, copy=False), axes=(2, 3), norm="ortho")
-            pix = pix.transpose(0, 2, 1, 3).reshape(nby * b, nbx * b)
+            # reduced-size decode: the top-left m x m frequencies, scaled for an m-point
+            # inverse, give each block at m x m pixels (the libjpeg scaled-IDCT idea)
+            m = max(1, b // ctx.reduce)
+            coef = coef[:, :, :m, :m].astype(np.float32, copy=False)
+            if m < b:
+                coef = coef * np.float32(m / b)
+            pix = scipy.fft.idctn(coef, axes=(2, 3), norm="ortho") if m > 1 else coef
+            pix = pix.transpose(0, 2, 1, 3).reshape(nby * m, nbx * m)
+            f = b // m
             h, w = info.shape
-            out.append(pix[:h, :w])
+            out.append(pix[: -(-h // f), : -(-w // f)])
         return out
 
     def _forward(self, plane: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numba
 import numpy as np
 
 from .._errors import CodecError
@@ -81,11 +82,13 @@ class DeadZone(Stage):
     def decode(self, planes, layout, ctx):
         out = []
         for k, info in zip(planes, layout):
-            k = k.astype(np.float32)
-            mag = np.abs(k)
-            # bin [|q| - rounding, |q| + 1 - rounding) * step; reconstruct `recon` into it
-            rec = np.where(mag > 0, mag - np.float32(self.rounding) + np.float32(self.recon), 0)
-            out.append(np.sign(k) * rec * self._steps(info, ctx))
+            steps = self._steps(info, ctx)
+            if info.form == "subbands":
+                steps = steps[: len(k)]  # a reduced-size decode brings only the coarse bands
+                out.append(_dequantize(k, steps, np.float32(self.recon - self.rounding)))
+            else:  # bin [|q| - rounding, |q| + 1 - rounding) * step; reconstruct `recon` into it
+                k = k.astype(np.float32)
+                out.append((k + np.sign(k) * np.float32(self.recon - self.rounding)) * steps)
         return out
 
 
@@ -97,6 +100,15 @@ def _subband_steps(bands, engine, levels, mode, step) -> np.ndarray:
     per_band = (step / np.sqrt(gains)).astype(np.float32)
     out = np.repeat(per_band, [shape[0] * shape[1] for _, _, shape in bands])
     out.setflags(write=False)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _dequantize(k, steps, shift):
+    out = np.empty(k.shape, np.float32)
+    for i in range(len(k)):
+        v = k[i]
+        out[i] = 0.0 if v == 0 else (v + shift if v > 0 else v - shift) * steps[i]
     return out
 
 

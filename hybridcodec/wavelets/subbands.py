@@ -57,6 +57,8 @@ class WaveletPlan:
         self.shape = tuple(int(v) for v in shape)
         self.engine, self.levels, self.mode = engine, int(levels), mode
         self.lifting = engine in lifting.KINDS
+        if not self.lifting:  # PyWavelets cannot go deeper than the filter allows (nor split 1 sample)
+            self.levels = min(self.levels, pywt.dwt_max_level(min(self.shape), pywt.Wavelet(engine).dec_len))
         shapes = self._band_shapes()
         bands, off = [], 0
         for level, orient, shp in shapes:
@@ -135,15 +137,35 @@ class WaveletPlan:
             hl, lh, hh = (self._band(flat, k + i) for i in range(3))
             coeffs.append((lh, hl, hh))
         out = pywt.waverec2(coeffs, self.engine, mode=self.mode, axes=(0, 1))
-        if r:
-            out = out / np.float32(2**r)  # pywt's low-pass has DC gain sqrt(2) per axis
         h, w = -(-self.shape[0] // 2**r), -(-self.shape[1] // 2**r)
-        return out[:h, :w]
+        if not r:
+            return out[:h, :w]
+        out = out / np.float32(2**r)  # pywt's low-pass has DC gain sqrt(2) per axis
+        # pywt's approximation samples lie ahead of the image by a filter-dependent delay
+        s = _lead(self.engine, self.mode, r)
+        out = out[s : s + h, s : s + w]
+        if out.shape != (h, w):
+            out = np.pad(out, ((0, h - out.shape[0]), (0, w - out.shape[1])), mode="edge")
+        return out
 
     def gains(self) -> np.ndarray:
         """Energy of each band's synthesis basis (squared L2 norm of the image made by
         one unit coefficient), so that step / sqrt(gain) gives equal distortion."""
         return band_gains(self.engine, self.levels, self.mode)
+
+
+@lru_cache(maxsize=64)
+def _lead(wavelet: str, mode: str, r: int) -> int:
+    """Index of the level-``r`` approximation sample that sits nearest the centre of the
+    first ``2**r`` pixels, measured on a ramp (PyWavelets pads and delays its output)."""
+    n = 64 * 2**r + 64
+    ramp = np.arange(n, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ca = pywt.wavedec(ramp, wavelet, mode=mode, level=r)[0] / np.sqrt(2.0) ** r
+    i = len(ca) // 2
+    delay = ca[i] - 2**r * i  # sample i sits at 2**r * i + delay
+    return max(0, int(round(((2**r - 1) / 2 - delay) / 2**r)))
 
 
 @lru_cache(maxsize=64)

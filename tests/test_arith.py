@@ -1,0 +1,128 @@
+"""The context-adaptive range coder: round trips on adversarial streams, and corruption."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import hybridcodec
+from hybridcodec import CodecError
+from hybridcodec._container import Chunk, read_container, write_container
+from hybridcodec.entropy import coefficients as cm
+from conftest import smooth_image
+
+
+def _table(shapes, pred_first=True, parent=True):
+    """Bands of the given shapes back to back; each refers to the previous as parent."""
+    rows, off = [], 0
+    for i, (h, w) in enumerate(shapes):
+        row = [off, h, w, i % cm.N_CLASSES, int(pred_first and i == 0)] + [-1, 0, 0] * 4
+        if parent and i > 1:
+            row[5:8] = [i - 1, -1 if shapes[i - 1][0] < h else 0, -1 if shapes[i - 1][1] < w else 0]
+        if i > 2:
+            row[11:14] = [i - 2, 0, 0]
+        rows.append(row)
+        off += h * w
+    return np.array(rows, np.int64), off
+
+
+def _round_trip(coef, table):
+    data = cm.encode_bands(coef, table)
+    back, status = cm.decode_bands(data, table, len(coef))
+    assert status == cm.OK
+    assert np.array_equal(back, coef)
+    return data
+
+
+BIG = cm.LIMIT // 2 - 1
+
+
+@pytest.mark.parametrize("name, values", [
+    ("all zeros", lambda n: np.zeros(n)),
+    ("all max", lambda n: np.full(n, BIG)),
+    ("all min", lambda n: np.full(n, -BIG)),
+    ("alternating extremes", lambda n: np.where(np.arange(n) % 2, BIG, -BIG)),
+    ("alternating ones", lambda n: np.where(np.arange(n) % 2, 1, -1)),
+    ("ramp", lambda n: np.arange(n) - n // 2),
+    ("sparse spikes", lambda n: np.where(np.arange(n) % 97 == 0, 4000, 0)),
+])
+def test_adversarial_streams(name, values):
+    table, n = _table([(8, 8), (8, 8), (16, 16), (32, 32)])
+    coef = values(n).astype(np.int32)
+    data = _round_trip(coef, table)
+    if name == "all zeros":
+        assert len(data) < 40
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_random_band_layouts(data):
+    shapes = data.draw(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=1, max_size=6))
+    table, n = _table(shapes, pred_first=data.draw(st.booleans()))
+    elements = st.one_of(st.just(0), st.integers(-3, 3), st.integers(-BIG, BIG))
+    coef = data.draw(hnp.arrays(np.int32, n, elements=elements))
+    _round_trip(coef, table)
+
+
+def test_out_of_range_values_refused():
+    table, n = _table([(2, 2)])
+    with pytest.raises(ValueError, match="out of range"):
+        cm.encode_bands(np.full(n, cm.LIMIT, np.int32), table)
+
+
+def test_prefix_decode_matches_full():
+    table, n = _table([(4, 4), (4, 4), (8, 8), (16, 16)])
+    coef = np.random.default_rng(0).integers(-20, 20, n).astype(np.int32)
+    data = cm.encode_bands(coef, table)
+    part, status = cm.decode_bands(data, table, n, n_bands=2)
+    assert status == cm.OK and np.array_equal(part[:32], coef[:32]) and not part[32:].any()
+
+
+def test_truncated_and_garbage_streams_fail_cleanly():
+    table, n = _table([(16, 16), (16, 16), (32, 32)])
+    coef = np.random.default_rng(1).laplace(0, 3, n).round().astype(np.int32)
+    data = cm.encode_bands(coef, table)
+    statuses = set()
+    for cut in range(0, len(data), 7):
+        back, status = cm.decode_bands(data[:cut], table, n)
+        statuses.add(status)
+    assert cm.ERR_TRUNCATED in statuses
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        back, status = cm.decode_bands(rng.bytes(rng.integers(0, 64)), table, n)
+        assert status in (cm.OK, cm.ERR_TRUNCATED, cm.ERR_RANGE)
+
+
+@pytest.mark.parametrize("preset", ["wavelet", "dct-arith", "lossless"])
+def test_every_truncation_of_arith_files(preset):
+    blob = hybridcodec.encode(smooth_image(12, 10, 3, seed=3), preset=preset, quality=60)
+    for n in range(len(blob)):
+        with pytest.raises(CodecError):
+            hybridcodec.decode(blob[:n])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["wavelet", "dct-arith", "lossless"]), st.data())
+def test_tampered_arith_payload_with_valid_crc(preset, data):
+    blob = hybridcodec.encode(smooth_image(16, 12, 3, seed=4), preset=preset, quality=70)
+    header, chunks = read_container(blob)
+    p = bytearray(chunks[0].payload)
+    for _ in range(data.draw(st.integers(1, 4))):
+        p[data.draw(st.integers(0, len(p) - 1))] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        p = p[: data.draw(st.integers(0, len(p)))]
+    bad = write_container(header, [Chunk(chunks[0].type, chunks[0].stage, bytes(p))])
+    try:
+        out = hybridcodec.decode(bad)
+        assert out.shape == (16, 12, 3)
+    except CodecError:
+        pass
+
+
+def test_declared_size_checked_before_allocating():
+    blob = hybridcodec.encode(np.zeros((8, 8, 3), np.uint8), preset="wavelet")
+    header, chunks = read_container(blob)
+    header.width = header.height = 1 << 14
+    with pytest.raises(CodecError, match="cannot hold"):
+        hybridcodec.decode(write_container(header, chunks))
