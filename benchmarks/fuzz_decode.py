@@ -19,7 +19,8 @@ from hybridcodec._container import Chunk, read_container, write_container
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from golden_inputs import pattern  # noqa: E402
 
-SPECS = ["baseline", "ycbcr(subsampling=444)|dct(block=16)|jpegq|huffman", "dct(block=4)|jpegq|huffman"]
+SPECS = ["baseline", "ycbcr(subsampling=444)|dct(block=16)|jpegq|huffman", "dct(block=4)|jpegq|huffman",
+         "wavelet", "dct-arith", "lossless", "ycbcr|dwt(wavelet=db2,mode=symmetric)|deadzone|arith"]
 
 
 def seeds():
