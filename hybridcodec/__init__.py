@@ -7,7 +7,7 @@
 """
 
 from . import stages as _stages  # noqa: F401  registers the built-in stages
-from ._codec import DEFAULT_MAX_PIXELS, decode, encode, info
+from ._codec import DEFAULT_MAX_PIXELS, decode, encode, info, metadata
 from ._errors import CodecError, StageNotInstalledError
 from ._metrics import bd_psnr, bd_rate, psnr
 from ._params import Param
@@ -17,10 +17,19 @@ from ._stage import KINDS, Context, PlaneInfo, Stage
 
 __version__ = "0.1.0"
 
+
+def register_pillow() -> None:
+    """Teach Pillow to open and save .hcx (format ``HCX``); the same as
+    ``import hybridcodec.pillow``, for code where linters strip unused imports."""
+    from . import pillow
+
+    pillow.register()
+
 __all__ = [
     "encode",
     "decode",
     "info",
+    "metadata",
     "CodecError",
     "StageNotInstalledError",
     "Pipeline",
@@ -39,5 +48,6 @@ __all__ = [
     "psnr",
     "bd_rate",
     "bd_psnr",
+    "register_pillow",
     "__version__",
 ]

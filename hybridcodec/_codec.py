@@ -13,10 +13,12 @@ from ._image import MODES, as_uint8_image
 from ._pipeline import PRESETS, Pipeline
 from ._stage import Context
 
-__all__ = ["encode", "decode", "info", "DEFAULT_MAX_PIXELS"]
+__all__ = ["encode", "decode", "info", "metadata", "DEFAULT_MAX_PIXELS"]
 
 DEFAULT_MAX_PIXELS = 1 << 28
-_DATA, _SIDE = b"DATA", b"SIDE"
+_DATA, _SIDE, _ALPHA = b"DATA", b"SIDE", b"ALPH"
+_EXIF, _ICC = b"eXIf", b"iCCP"  # ancillary: a reader may skip them
+_FILE = 255  # stage index of chunks that belong to the file, not to a stage
 
 
 def _pipeline_for(preset, pipeline) -> Pipeline:
@@ -44,14 +46,15 @@ def check_quality(quality) -> float:
 
 def encode(image, preset: str | None = None, pipeline: str | None = None, quality: float | None = None,
            *, target_bpp: float | None = None, target_psnr: float | None = None,
-           max_bytes: int | None = None) -> bytes:
+           max_bytes: int | None = None, exif: bytes | None = None, icc_profile: bytes | None = None) -> bytes:
     """Compress an image to the bytes of an .hcx file.
 
     Parameters
     ----------
     image : numpy.ndarray or PIL.Image.Image
-        uint8 array ``H x W`` (grey), ``H x W x 1`` or ``H x W x 3`` (RGB), or a PIL
-        image of mode L or RGB.
+        uint8 array ``H x W`` (grey), ``H x W x 1``, ``H x W x 3`` (RGB) or ``H x W x 4``
+        (RGBA: the alpha plane is stored losslessly beside the pipeline), or a PIL
+        image of mode L, RGB or RGBA (1, P and LA are converted).
     preset : str, optional
         Name of a preset (``"baseline"`` when neither preset nor pipeline is given).
     pipeline : str, optional
@@ -64,6 +67,8 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
         closest to ``target_bpp`` bits per pixel, the lowest quality whose PSNR
         reaches ``target_psnr`` dB, or the highest quality whose file fits in
         ``max_bytes``.  The pipeline needs a quantizer.
+    exif, icc_profile : bytes, optional
+        Metadata stored as-is in ancillary chunks (see :func:`metadata`).
 
     Returns
     -------
@@ -91,15 +96,29 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
     h, w, c = arr.shape
     if h > (1 << 24) or w > (1 << 24):
         raise CodecError(f"image {w}x{h} is too large (at most 16777216 per side)")
+    extra = []
+    for name, blob, ctype in (("exif", exif, _EXIF), ("icc_profile", icc_profile, _ICC)):
+        if blob is not None:
+            if not isinstance(blob, (bytes, bytearray, memoryview)):
+                raise CodecError(f"{name} must be bytes; got {type(blob).__name__}")
+            if len(blob):
+                extra.append(Chunk(ctype, _FILE, bytes(blob)))
+    if c == 4:
+        from ._alpha import encode_alpha
+
+        extra.append(Chunk(_ALPHA, _FILE, encode_alpha(arr[:, :, 3])))
     if targets:
         from ._ratecontrol import search_quality
 
-        return search_quality(lambda q: _encode_array(arr, axis, pipe, q), arr, pipe, **targets)
-    return _encode_array(arr, axis, pipe, check_quality(75 if quality is None else quality))
+        return search_quality(lambda q: _encode_array(arr, axis, pipe, q, extra), arr, pipe, **targets)
+    return _encode_array(arr, axis, pipe, check_quality(75 if quality is None else quality), extra)
 
 
-def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float) -> bytes:
+def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float, extra=()) -> bytes:
     h, w, c = arr.shape
+    alpha = c == 4
+    if alpha:
+        arr, c = arr[:, :, :3], 3
     layouts = pipe.layouts(h, w, c)
     ctx = Context(w, h, c, q)
     planes = [arr[:, :, i].astype(np.float32) - 128.0 for i in range(c)]
@@ -111,11 +130,11 @@ def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float) -> byte
         for stage in pipe.postfilters:
             stage.encode(arr.astype(np.float32), decoded, ctx)
             decoded = stage.decode(decoded, ctx)
-    header = Header(w, h, c, q, pipe.spec(), FLAG_CHANNEL_AXIS if axis else 0)
+    header = Header(w, h, 4 if alpha else c, q, pipe.spec(), FLAG_CHANNEL_AXIS if axis else 0)
     chunks = [Chunk(_DATA, pipe.entropy.index, payload)]
     for index in sorted(ctx.side):
         chunks += [Chunk(_SIDE, index, p) for p in ctx.side[index]]
-    return write_container(header, chunks)
+    return write_container(header, chunks + list(extra))
 
 
 def _reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context) -> np.ndarray:
@@ -124,6 +143,17 @@ def _reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context) -> np.nd
     for stage, layout in zip(reversed(pipe.forward), reversed(layouts[:-1])):
         planes = stage.decode(planes, layout, ctx)
     return np.dstack(planes).astype(np.float32, copy=False) + np.float32(128.0)
+
+
+def _alpha_plane(payload, header, ctx, shape) -> np.ndarray:
+    if payload is None:  # cut off before the alpha chunk
+        return np.full(shape, 255, np.float32)
+    from ._alpha import decode_alpha
+
+    plane = decode_alpha(payload, header.height, header.width, ctx)
+    if plane.shape != shape:
+        plane = _finish_reduce(plane[:, :, None], *shape)[:, :, 0]
+    return plane
 
 
 def _finish_reduce(image: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -137,8 +167,8 @@ def _finish_reduce(image: np.ndarray, h: int, w: int) -> np.ndarray:
     return out.reshape(h, w, c)
 
 
-def _open(data, max_pixels: int | None):
-    header, chunks = read_container(data)
+def _open(data, max_pixels: int | None, allow_truncated: bool = False):
+    header, chunks = read_container(data, allow_truncated)
     pipe = Pipeline(header.spec)
     if max_pixels is not None and header.width * header.height > max_pixels:
         raise CodecError(
@@ -148,7 +178,8 @@ def _open(data, max_pixels: int | None):
     return header, chunks, pipe
 
 
-def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+           allow_truncated: bool = False) -> np.ndarray:
     """Decompress .hcx bytes to a uint8 array of the shape that was encoded.
 
     Parameters
@@ -163,6 +194,10 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
         averaging.  Post-filters are skipped in a reduced decode.
     max_pixels : int or None
         Refuse images with more pixels (decompression-bomb guard); None disables.
+    allow_truncated : bool
+        Decode what a file that was cut short holds (what is missing decodes as
+        zero coefficients, or opaque alpha) instead of raising.  The header must be
+        complete.
 
     Raises
     ------
@@ -172,21 +207,31 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
     """
     if isinstance(reduce, bool) or not isinstance(reduce, numbers.Integral) or reduce not in (1, 2, 4, 8):
         raise CodecError(f"reduce must be 1, 2, 4 or 8; got {reduce!r}")
-    header, chunks, pipe = _open(data, max_pixels)
-    ctx = Context(header.width, header.height, header.channels, header.quality, reduce=int(reduce))
-    payload = None
+    header, chunks, pipe = _open(data, max_pixels, bool(allow_truncated))
+    colour = 3 if header.channels == 4 else header.channels
+    ctx = Context(header.width, header.height, colour, header.quality, reduce=int(reduce),
+                  allow_truncated=bool(allow_truncated))
+    payload = alpha = None
     for c in chunks:
         if c.type == _DATA and c.stage == pipe.entropy.index and payload is None:
             payload = c.payload
         elif c.type == _SIDE and c.stage < len(pipe.stages):
             ctx.side.setdefault(c.stage, []).append(c.payload)
+        elif c.type == _ALPHA and c.stage == _FILE and header.channels == 4 and alpha is None:
+            alpha = c.payload
         elif not c.type[:1].islower():  # lower-case first letter: ancillary, may be skipped
             raise CodecError(f"corrupt .hcx file: unexpected chunk {c.type!r} for stage {c.stage}")
     if payload is None:
-        raise CodecError("corrupt .hcx file: no coded data chunk")
+        if not allow_truncated:
+            raise CodecError("corrupt .hcx file: no coded data chunk")
+        payload = b""
+    if alpha is None and header.channels == 4 and not allow_truncated:
+        raise CodecError("corrupt .hcx file: an RGBA file without its alpha chunk")
     try:
-        layouts = pipe.layouts(header.height, header.width, header.channels)
+        layouts = pipe.layouts(header.height, header.width, colour)
         image = _reconstruct(pipe, layouts, payload, ctx)
+        if header.channels == 4:
+            image = np.dstack([image, _alpha_plane(alpha, header, ctx, image.shape[:2])])
         if reduce > 1:
             image = _finish_reduce(image, -(-header.height // reduce), -(-header.width // reduce))
         else:
@@ -208,11 +253,13 @@ def info(data) -> dict:
     Returns
     -------
     dict
-        ``width``, ``height``, ``mode`` ("L" or "RGB"), ``channels``, ``pipeline``
-        (canonical spec), ``quality``, ``bytes``, ``bpp``, ``version``, ``chunks``.
+        ``width``, ``height``, ``mode`` ("L", "RGB" or "RGBA"), ``channels``,
+        ``pipeline`` (canonical spec), ``quality``, ``bytes``, ``bpp``, ``version``,
+        ``chunks``, ``exif_bytes``, ``icc_profile_bytes``.
     """
     header, chunks = read_container(data)
     size = len(data)
+    meta = _metadata(chunks)
     return {
         "width": header.width,
         "height": header.height,
@@ -225,7 +272,25 @@ def info(data) -> dict:
         "version": header.version,
         "chunks": [{"type": c.type.decode("ascii", "replace"), "stage": c.stage, "bytes": len(c.payload)}
                    for c in chunks],
+        "exif_bytes": len(meta.get("exif", b"")),
+        "icc_profile_bytes": len(meta.get("icc_profile", b"")),
     }
+
+
+def _metadata(chunks) -> dict:
+    out = {}
+    for c in chunks:
+        if c.stage == _FILE and c.type == _EXIF:
+            out["exif"] = c.payload
+        elif c.stage == _FILE and c.type == _ICC:
+            out["icc_profile"] = c.payload
+    return out
+
+
+def metadata(data) -> dict:
+    """The ``exif`` and ``icc_profile`` stored in an .hcx file (keys present only when
+    stored), read without decoding pixels."""
+    return _metadata(read_container(data)[1])
 
 
 

@@ -79,7 +79,7 @@ def read_header(data) -> tuple[Header, int, int]:
         raise CodecError(f"corrupt .hcx file: unknown header flags {flags:#04x}")
     if not (1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION):
         raise CodecError(f"corrupt .hcx file: image size {width}x{height} is out of range")
-    if channels not in (1, 3) or bits != 8:
+    if channels not in (1, 3, 4) or bits != 8:
         raise CodecError(f"corrupt .hcx file: {channels} channels of {bits} bits is not supported")
     if not 100 <= quality <= 10000:
         raise CodecError(f"corrupt .hcx file: quality {quality / 100} is outside 1..100")
@@ -93,17 +93,26 @@ def read_header(data) -> tuple[Header, int, int]:
     return header, count, end + 4
 
 
-def read_container(data) -> tuple[Header, list[Chunk]]:
-    """Parse a whole file, checking every length and CRC against the data."""
+def read_container(data, allow_truncated: bool = False) -> tuple[Header, list[Chunk]]:
+    """Parse a whole file, checking every length and CRC against the data.
+
+    With ``allow_truncated``, a file cut short gives the chunks before the cut and
+    what is left of the chunk it cuts (unchecked); the header must be whole.
+    """
     data = _as_bytes(data)
     header, count, pos = read_header(data)
     chunks = []
     for i in range(count):
         if pos + _CHUNK.size > len(data):
+            if allow_truncated:
+                return header, chunks
             raise CodecError(f"truncated .hcx file: chunk {i + 1} of {count} is missing")
         ctype, stage, length = _CHUNK.unpack_from(data, pos)
         end = pos + _CHUNK.size + length
         if end + 4 > len(data):
+            if allow_truncated:
+                chunks.append(Chunk(ctype, stage, data[pos + _CHUNK.size : end]))
+                return header, chunks
             raise CodecError(
                 f"truncated .hcx file: chunk {i + 1} of {count} declares {length} bytes, "
                 f"{max(0, len(data) - pos - _CHUNK.size - 4)} are present"

@@ -8,7 +8,7 @@ from ._errors import CodecError
 
 __all__ = ["as_uint8_image", "MODES"]
 
-MODES = {1: "L", 3: "RGB"}
+MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
 def as_uint8_image(image) -> tuple[np.ndarray, bool]:
@@ -29,11 +29,12 @@ def as_uint8_image(image) -> tuple[np.ndarray, bool]:
         )
     if image.ndim == 2:
         arr, axis = image[:, :, None], False
-    elif image.ndim == 3 and image.shape[2] in (1, 3):
+    elif image.ndim == 3 and image.shape[2] in (1, 3, 4):
         arr, axis = image, image.shape[2] == 1
     else:
         raise CodecError(
-            f"expected an image of shape H x W (grey) or H x W x 3 (RGB); got shape {image.shape}"
+            f"expected an image of shape H x W (grey), H x W x 3 (RGB) or H x W x 4 (RGBA); "
+            f"got shape {image.shape}"
         )
     if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise CodecError(f"image has no pixels (shape {image.shape})")
@@ -48,11 +49,13 @@ def _is_pil(obj) -> bool:
 def _from_pil(im) -> np.ndarray:
     if im.mode == "1":
         im = im.convert("L")
-    elif im.mode == "P" and "transparency" not in im.info:
-        im = im.convert("RGB")
-    if im.mode not in ("L", "RGB"):
+    elif im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif im.mode == "LA":
+        im = im.convert("RGBA")
+    if im.mode not in ("L", "RGB", "RGBA"):
         raise CodecError(
-            f"cannot encode PIL mode {im.mode!r}; convert to 'L' or 'RGB' first (im.convert('RGB'))"
+            f"cannot encode PIL mode {im.mode!r}; convert to 'L', 'RGB' or 'RGBA' first (im.convert('RGB'))"
         )
     if im.width < 1 or im.height < 1:
         raise CodecError("image has no pixels")

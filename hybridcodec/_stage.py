@@ -66,6 +66,7 @@ class Context:
     quality: float
     side: dict = field(default_factory=dict)  # stage index -> list of bytes
     reduce: int = 1  # decode at 1/reduce of the full size (1, 2, 4 or 8)
+    allow_truncated: bool = False  # decode what a cut-short stream holds; the rest is zero
 
     @property
     def reduce_levels(self) -> int:

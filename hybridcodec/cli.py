@@ -30,12 +30,11 @@ def _read_image(path: Path):
         raise CodecError(f"{path}: no such file") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise CodecError(f"{path}: cannot read as an image ({exc})") from None
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        raise CodecError(f"{path}: has an alpha channel ({im.mode}); .hcx stores L or RGB images")
     if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         raise CodecError(f"{path}: {im.mode} pixels are not 8-bit; convert to 8 bits first")
-    if im.mode not in ("L", "RGB"):
-        im = im.convert("L" if im.mode == "1" else "RGB")
+    if im.mode not in ("L", "RGB", "RGBA"):
+        alpha = im.mode in ("LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+        im = im.convert("L" if im.mode == "1" else ("RGBA" if alpha else "RGB"))
     return im
 
 
@@ -53,7 +52,8 @@ def cmd_encode(args) -> int:
     check_output(dst, [src], args.force)
     im = _read_image(src)
     data = _codec.encode(im, preset=args.preset, pipeline=args.pipeline, quality=args.quality,
-                         target_bpp=args.target_bpp, target_psnr=args.target_psnr, max_bytes=args.max_bytes)
+                         target_bpp=args.target_bpp, target_psnr=args.target_psnr, max_bytes=args.max_bytes,
+                         exif=im.info.get("exif") or None, icc_profile=im.info.get("icc_profile") or None)
     write_atomic(dst, data)
     meta = _codec.info(data)
     print(f"{dst}: {meta['width']}x{meta['height']} {meta['mode']}, {meta['bytes']} bytes, "
@@ -69,11 +69,13 @@ def cmd_decode(args) -> int:
     fmt = Image.registered_extensions().get(dst.suffix.lower())
     if fmt is None:
         raise CodecError(f"{dst}: unknown image extension {dst.suffix!r}; use e.g. .png")
-    pixels = _codec.decode(_read_bytes(src))
+    data = _read_bytes(src)
+    pixels = _codec.decode(data)
+    meta = _codec.metadata(data)
     buf = io.BytesIO()
     try:
         Image.fromarray(pixels.squeeze(-1) if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels).save(
-            buf, fmt)
+            buf, fmt, **meta)
     except (OSError, KeyError, ValueError) as exc:
         raise CodecError(f"{dst}: Pillow cannot write this image as {fmt} ({exc})") from None
     write_atomic(dst, buf.getvalue())

@@ -88,11 +88,21 @@ def test_errors_are_clean_and_leave_nothing(tmp_path, png, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.hcx", "good.hcx", "in.png"]
 
 
-def test_alpha_input_refused(tmp_path, capsys):
+def test_alpha_and_metadata_survive_the_cli(tmp_path):
+    arr = np.dstack([smooth_image(12, 9, 3), np.arange(108, dtype=np.uint8).reshape(12, 9) * 2])
     src = tmp_path / "a.png"
-    Image.new("RGBA", (4, 4)).save(src)
-    assert main(["encode", str(src), str(tmp_path / "a.hcx")]) == 1
-    assert "alpha" in capsys.readouterr().err
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    Image.fromarray(arr, "RGBA").save(src, exif=exif, icc_profile=b"an icc profile")
+    assert main(["encode", str(src), str(tmp_path / "a.hcx"), "--preset", "lossless"]) == 0
+    assert main(["decode", str(tmp_path / "a.hcx"), str(tmp_path / "b.png")]) == 0
+    back = Image.open(tmp_path / "b.png")
+    assert back.mode == "RGBA" and np.array_equal(np.asarray(back), arr)
+    assert back.info["icc_profile"] == b"an icc profile" and back.getexif()[0x0112] == 3
+    for mode, opts in (("LA", {}), ("P", {"transparency": 0})):
+        Image.fromarray(arr, "RGBA").convert(mode).save(tmp_path / f"{mode}.png", **opts)
+        assert main(["encode", str(tmp_path / f"{mode}.png"), str(tmp_path / f"{mode}.hcx")]) == 0
+        assert hybridcodec.info((tmp_path / f"{mode}.hcx").read_bytes())["mode"] == "RGBA"
 
 
 def test_stages_lists_params_and_presets(capsys):

@@ -19,3 +19,12 @@ def test_main_job_roundtrip_example():
     assert len(baseline) == 5
     for row in baseline:
         assert 0.1 < float(row[4]) < 4 and 25 < float(row[5]) < 45  # bpp, PSNR
+
+
+def test_readme_pillow_example_runs(tmp_path, monkeypatch):
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Using hybridcodec from Pillow", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "picture.hcx").exists() and (tmp_path / "exact.hcx").exists()

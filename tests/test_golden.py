@@ -23,6 +23,7 @@ GOLDEN = [
     ('lossless', (9, 7, 3), 75, 163, "c5fc722bb7489a87d05692adc358948a47ce7f6579580dc4a2ab00f7795f82e5", "e7ed6367f7510ad20c289e2e3fe287c4951b99d1473cbb9c49cd426e4a0c59c4"),
     ('lossless', (12, 5, 1), 75, 124, "39a283cca8aa3f525ddac91f37841b4934d9852522e55f796a7ee2833fa7da31", "1dea2e881a76b284da8891395841cec33c08768fcbaf86b824692303f78ac401"),
     ('ycbcr|dwt(wavelet=db2,mode=symmetric,levels=2)|deadzone|arith', (20, 20, 3), 60, 470, "47eb0534f2e908fa6569a18c25ba337643b571d7b7ff56132b49dd583b96b31c", "db93659293ea3346103ee0ee904da360cc15a129b1092e10aa8771515956d30a"),
+    ('wavelet', (10, 14, 4), 70, 464, "38fead64eb59e8466d44ea881705be235df0c986c8f5c6a2ebbeb39c6a081d17", "cfca9e30895bd0a9586f68120c72308be629e31a38e8ec7d172026942937d210"),
 ]
 
 # A 1x1 grey pixel of value 200 with the baseline preset, byte for byte:

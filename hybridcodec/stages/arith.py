@@ -73,11 +73,11 @@ class Arith(Stage):
     def decode(self, payload, layout, ctx):
         rows, starts, need = self._plan(layout)
         n = int(starts[-1])
-        if len(payload) * 8 * 2048 < n:  # even all-zero data costs over 1/2048 bit a coefficient
+        if len(payload) * 8 * 2048 < n and not ctx.allow_truncated:  # zeros cost > 1/2048 bit each
             raise CodecError(f"corrupt data: {len(payload)} bytes cannot hold {n} coefficients")
         n_bands = need[min(ctx.reduce_levels, 3)] if ctx.reduce > 1 else len(rows)
         flat, status = cm.decode_bands(payload, rows, n, n_bands)
-        if status != cm.OK:
+        if status != cm.OK and not (ctx.allow_truncated and status == cm.ERR_TRUNCATED):
             raise CodecError(f"corrupt data: the arithmetic-coded stream has {_ERRORS[status]}")
         out = []
         for s, e, p in zip(starts, starts[1:], layout):
