@@ -105,6 +105,68 @@ def cmd_stages(args) -> int:
     return 0
 
 
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers; got {text!r}") from None
+
+
+def _names(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _need(*modules: str) -> None:
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise CodecError(f"this command needs {', '.join(missing)}: pip install 'hybridcodec[compare]'")
+
+
+def cmd_compare(args) -> int:
+    _need("skimage", "matplotlib", "tqdm")
+    from .compare import CompareSettings, run_compare
+
+    if args.pipelines:
+        pipelines = [x.strip() for x in args.pipelines.split(";") if x.strip()]
+    else:
+        pipelines = _names(args.presets) if args.presets else ["baseline", "dct-arith", "wavelet"]
+    settings = CompareSettings(out=args.out, data=args.data, pipelines=pipelines, jobs=args.jobs,
+                               scheduler=args.scheduler, progress=not args.quiet)
+    if args.codecs is not None:
+        settings.codecs = _names(args.codecs)
+    if args.qualities:
+        settings.qualities = args.qualities
+    if args.metrics:
+        settings.metrics = _names(args.metrics)
+        bad = set(settings.metrics) - {"psnr", "ssim", "ms-ssim"}
+        if bad or "psnr" not in settings.metrics:
+            raise CodecError("--metrics takes psnr,ssim,ms-ssim (psnr is always needed)")
+    if args.bd_window:
+        if len(args.bd_window) != 2 or args.bd_window[0] >= args.bd_window[1]:
+            raise CodecError("--bd-window takes LOW,HIGH in dB, e.g. 28,38")
+        settings.bd_window = tuple(args.bd_window)
+    if any(not 1 <= q <= 100 for q in settings.qualities):
+        raise CodecError("--qualities must lie in 1..100")
+    try:
+        run_compare(settings)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CodecError(str(exc)) from None
+    print(f"wrote {args.out}/results.json, results.csv, rd_psnr.png, rd_msssim.png, report.md")
+    return 0
+
+
+def cmd_batch(args) -> int:
+    _need("tqdm")
+    from .batch import BatchSettings, run_batch
+
+    failures = run_batch(BatchSettings(args.input, args.output, preset=args.preset, pipeline=args.pipeline,
+                                       quality=args.quality, target_bpp=args.target_bpp, jobs=args.jobs,
+                                       scheduler=args.scheduler, progress=not args.quiet))
+    return 1 if failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="hybridcodec", description="Hybrid classical/learned image codec.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -136,6 +198,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stages", help="list installed stages with their parameters, and presets")
     p.set_defaults(func=cmd_stages)
+
+    p = sub.add_parser("compare", help="RD curves, BD-rates, speed and plots against JPEG and other codecs")
+    p.add_argument("--data", help="folder of images (default: photos that scikit-image ships)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--presets", help="comma-separated presets (default: baseline,dct-arith,wavelet)")
+    g.add_argument("--pipelines", help="';'-separated pipeline specs")
+    p.add_argument("--codecs", help="reference codecs (default: jpeg,jpeg-opencv,webp,jpeg2000,avif,heic,jxl; "
+                                    "missing libraries are skipped; jpeg is always run)")
+    p.add_argument("--qualities", type=_floats, help="comma-separated qualities 1..100")
+    p.add_argument("--metrics", help="psnr,ssim,ms-ssim (default: all)")
+    p.add_argument("--bd-window", type=_floats, help="PSNR window of the BD-rates, dB (default 28,38)")
+    p.add_argument("--out", default="compare-results", help="output folder (a rerun resumes)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--scheduler", help="address of a Dask distributed scheduler to run on")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("batch", help="convert a folder: images to .hcx, .hcx to PNG")
+    p.add_argument("input")
+    p.add_argument("output")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--preset", choices=list(PRESETS))
+    g.add_argument("--pipeline")
+    r = p.add_mutually_exclusive_group()
+    r.add_argument("--quality", type=float)
+    r.add_argument("--target-bpp", type=float)
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--scheduler", help="address of a Dask distributed scheduler to run on")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_batch)
     return ap
 
 

@@ -1,0 +1,135 @@
+"""``hybridcodec batch``: convert a folder tree (images to .hcx, .hcx to PNG)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BatchSettings", "plan_batch", "convert_one", "run_batch"]
+
+_IMAGE_EXT = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".ppm", ".pgm", ".webp", ".gif"}
+
+
+@dataclass
+class BatchSettings:
+    src: str
+    dst: str
+    preset: str | None = None
+    pipeline: str | None = None
+    quality: float | None = None
+    target_bpp: float | None = None
+    jobs: int = 1
+    scheduler: str | None = None
+    progress: bool = True
+
+
+def plan_batch(settings: BatchSettings) -> tuple[list[tuple[str, str]], int]:
+    """``(input, output)`` pairs still to do, and how many are already done."""
+    from ._errors import CodecError
+
+    src, dst = Path(settings.src).resolve(), Path(settings.dst).resolve()
+    if not src.is_dir():
+        raise CodecError(f"{settings.src} is not a folder")
+    if dst == src or src in dst.parents:
+        raise CodecError("the output folder must not be the input folder or inside it "
+                         "(its files would be read back as inputs)")
+    todo, done = [], 0
+    for path in sorted(src.rglob("*")):
+        if not path.is_file():
+            continue
+        ext = path.suffix.lower()
+        if ext == ".hcx":
+            out = dst / path.relative_to(src).with_suffix(".png")
+        elif ext in _IMAGE_EXT:
+            out = dst / path.relative_to(src).with_suffix(".hcx")
+        else:
+            continue
+        if out.exists():
+            done += 1
+        else:
+            todo.append((str(path), str(out)))
+    return todo, done
+
+
+def convert_one(job) -> tuple[str, str | None]:
+    """Convert one file; returns ``(input, error message or None)``.  Never raises."""
+    src, dst, options = job
+    try:
+        from . import _codec
+        from ._files import write_atomic
+        from .cli import _read_image
+
+        out = Path(dst)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists():
+            return src, None  # done meanwhile (another worker, an earlier run)
+        if src.lower().endswith(".hcx"):
+            from PIL import Image
+
+            data = Path(src).read_bytes()
+            pixels = _codec.decode(data)
+            if pixels.ndim == 3 and pixels.shape[2] == 1:
+                pixels = pixels[:, :, 0]
+            buf = io.BytesIO()
+            Image.fromarray(pixels).save(buf, "PNG", **_codec.metadata(data))
+            write_atomic(out, buf.getvalue())
+        else:
+            im = _read_image(Path(src))
+            data = _codec.encode(im, exif=im.info.get("exif") or None,
+                                 icc_profile=im.info.get("icc_profile") or None, **options)
+            write_atomic(out, data)
+        return src, None
+    except Exception as exc:  # reported per file; the batch goes on
+        return src, f"{type(exc).__name__}: {exc}"
+
+
+def run_batch(settings: BatchSettings, say=print) -> list[tuple[str, str]]:
+    """Convert everything not yet converted; returns the failures ``(input, error)``."""
+    todo, done = plan_batch(settings)
+    options = {k: v for k, v in (("preset", settings.preset), ("pipeline", settings.pipeline),
+                                 ("quality", settings.quality), ("target_bpp", settings.target_bpp))
+               if v is not None}
+    if options:
+        from . import _codec
+
+        _codec._pipeline_for(options.get("preset"), options.get("pipeline"))  # bad options: fail before starting
+    if done:
+        say(f"{done} files already converted; skipping them")
+    jobs = [(s, d, options) for s, d in todo]
+    failures = []
+    bar = None
+    if settings.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), unit="file", desc="batch", dynamic_ncols=True)
+
+    def record(result):
+        if result[1] is not None:
+            failures.append(result)
+        if bar is not None:
+            bar.update()
+
+    try:
+        if settings.scheduler:
+            from dask.distributed import Client, as_completed
+
+            with Client(settings.scheduler) as client:
+                for fut in as_completed(client.map(convert_one, jobs, pure=False)):
+                    record(fut.result())
+        elif settings.jobs > 1 and len(jobs) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(settings.jobs) as pool:
+                for result in pool.map(convert_one, jobs):
+                    record(result)
+        else:
+            for job in jobs:
+                record(convert_one(job))
+    finally:
+        if bar is not None:
+            bar.close()
+    for src, err in failures:
+        say(f"failed: {src}: {err}")
+    say(f"{len(jobs) - len(failures)} converted, {len(failures)} failed, {done} skipped")
+    return failures

@@ -1,0 +1,7 @@
+"""``hybridcodec compare``: rate-distortion curves, BD-rates, speed and plots of
+hybridcodec pipelines against JPEG and the other codecs."""
+
+from .codecs import REFERENCE_CODECS, Codec, hybrid_codec, reference_codec
+from .runner import CompareSettings, run_compare
+
+__all__ = ["CompareSettings", "run_compare", "Codec", "REFERENCE_CODECS", "reference_codec", "hybrid_codec"]

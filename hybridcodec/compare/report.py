@@ -1,0 +1,199 @@
+"""Turning comparison points into curves, BD-rates, results.json/.csv, plots and a report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .._errors import CodecError
+from .._metrics import bd_psnr, bd_rate
+from .codecs import REFERENCE_CODECS
+from .metrics import msssim_backend
+
+__all__ = ["write_outputs", "curves", "bd_table", "SCHEMA"]
+
+SCHEMA = "hybridcodec-compare/1"
+_FIELDS = ["codec", "image", "quality", "bytes", "bpp", "ratio", "psnr", "ssim", "ms-ssim", "encode_s", "decode_s"]
+_RESULT_KEYS = {"bpp": "bpp", "psnr": "psnr-rgb", "ssim": "ssim-rgb", "ms-ssim": "ms-ssim-rgb",
+                "ratio": "compression_ratio", "encode_s": "encoding_time", "decode_s": "decoding_time"}
+
+
+def _db(ms):
+    return [-10 * math.log10(max(1e-10, 1 - m)) if m == m else float("nan") for m in ms]
+
+
+def curves(points: list[dict], codec: str, qualities) -> dict:
+    """Mean of each measure over the images, per quality (CompressAI's ``results``)."""
+    res = {"quality": []}
+    for key in _RESULT_KEYS.values():
+        res[key] = []
+    for q in qualities:
+        rows = [p for p in points if p["codec"] == codec and float(p["quality"]) == float(q)]
+        if not rows:
+            continue
+        res["quality"].append(q)
+        for src, key in _RESULT_KEYS.items():
+            vals = [p[src] for p in rows if src in p and p[src] == p[src]]
+            res[key].append(float(np.mean(vals)) if vals else float("nan"))
+    return {k: v for k, v in res.items() if v and not all(x != x for x in v)}
+
+
+def _bd(ref, test, window):
+    out = {}
+    for label, fn in (("bd_rate_psnr", lambda: bd_rate(ref["bpp"], ref["psnr-rgb"], test["bpp"], test["psnr-rgb"],
+                                                       window=window)),
+                      ("bd_psnr", lambda: bd_psnr(ref["bpp"], ref["psnr-rgb"], test["bpp"], test["psnr-rgb"])),
+                      ("bd_rate_msssim", lambda: bd_rate(ref["bpp"], _db(ref["ms-ssim-rgb"]), test["bpp"],
+                                                         _db(test["ms-ssim-rgb"]), window=None))):
+        try:
+            out[label] = round(fn(), 4)
+        except (CodecError, KeyError, ValueError):
+            out[label] = None
+    return out
+
+
+def bd_table(results: dict, window) -> list[dict]:
+    ref = results.get("jpeg")
+    rows = []
+    for name, res in results.items():
+        row = {"codec": name, "reference": "jpeg", "window_db": list(window)}
+        row.update(_bd(ref, res, window) if ref is not None else {})
+        rows.append(row)
+    return rows
+
+
+def write_outputs(out: Path, settings, keys, images, points, say) -> dict:
+    from .codecs import hybrid_codec, reference_codec
+    from .runner import settings_dict
+
+    window = tuple(settings.bd_window)
+    qualities = [float(q) for q in settings.qualities]
+    codecs = []
+    results = {}
+    for kind, name in keys:
+        codec = hybrid_codec(name) if kind == "hcx" else reference_codec(name)
+        res = curves(points, name, qualities)
+        if not res.get("quality"):
+            continue
+        results[name] = res
+        codecs.append({"name": name, "description": codec.description, "results": res})
+    bd = bd_table(results, window)
+    per_image_bd = []
+    for image in images:
+        ipoints = [p for p in points if p["image"] == image]
+        ires = {name: curves(ipoints, name, qualities) for name in results}
+        for row in bd_table({k: v for k, v in ires.items() if v.get("quality")}, window):
+            per_image_bd.append({"image": image, **row})
+    doc = {
+        "schema": SCHEMA,
+        "settings": settings_dict(settings),
+        "images": images,
+        "msssim_implementation": msssim_backend(),
+        "codecs": codecs,
+        "bd": bd,
+        "bd_per_image": per_image_bd,
+        "points": sorted(points, key=lambda p: (p["codec"], p["image"], float(p["quality"]))),
+    }
+    _atomic_text(out / "results.json", json.dumps(doc, indent=1))
+    cdir = out / "compressai"
+    cdir.mkdir(exist_ok=True)
+    for c in codecs:
+        _atomic_text(cdir / f"{_safe(c['name'])}.json", json.dumps(c, indent=1))
+    _write_csv(out / "results.csv", doc["points"])
+    _plots(out, results)
+    _atomic_text(out / "report.md", _report(doc))
+    say(_summary(doc))
+    return doc
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:80]
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    from .._files import write_atomic
+
+    write_atomic(path, text.encode("utf-8"))
+
+
+def _write_csv(path: Path, points):
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=_FIELDS, extrasaction="ignore")
+    w.writeheader()
+    for p in points:
+        w.writerow(p)
+    _atomic_text(path, buf.getvalue())
+
+
+def _plots(out: Path, results: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for fname, key, label, conv in (("rd_psnr.png", "psnr-rgb", "PSNR (RGB) [dB]", lambda v: v),
+                                    ("rd_msssim.png", "ms-ssim-rgb", "MS-SSIM (RGB) [dB]", _db)):
+        fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
+        for name, res in results.items():
+            if key in res:
+                ax.plot(res["bpp"], conv(res[key]), marker="o", ms=3, lw=1.5,
+                        ls="--" if name in REFERENCE_CODECS else "-", label=name)
+        ax.set_xlabel("bits per pixel")
+        ax.set_ylabel(label)
+        ax.set_xlim(0, 2.6)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+        ax.set_title("rate-distortion (mean over images)")
+        fig.tight_layout()
+        tmp = out / f".{fname}.tmp.png"
+        fig.savefig(tmp)
+        plt.close(fig)
+        tmp.replace(out / fname)
+
+
+def _fmt(v, unit="%"):
+    return "n/a" if v is None else f"{v:+.2f}{unit}"
+
+
+def _report(doc) -> str:
+    s = doc["settings"]
+    lines = [
+        "# hybridcodec compare",
+        "",
+        f"Images: {len(doc['images'])} ({s['data'] or 'scikit-image sample photos'}); qualities {s['qualities']}.",
+        f"PSNR on RGB per image, then averaged; bpp from whole files; BD against `jpeg` (Pillow, default "
+        f"settings), PSNR window {s['bd_window'][0]:g}-{s['bd_window'][1]:g} dB; MS-SSIM ({doc['msssim_implementation']})"
+        " in dB, over the overlapping range.",
+        "",
+        "| codec | BD-rate (PSNR) | BD-PSNR | BD-rate (MS-SSIM) | mean encode s | mean decode s |",
+        "|---|---|---|---|---|---|",
+    ]
+    times = {c["name"]: c["results"] for c in doc["codecs"]}
+    for row in doc["bd"]:
+        r = times[row["codec"]]
+        lines.append(f"| {row['codec']} | {_fmt(row.get('bd_rate_psnr'))} | {_fmt(row.get('bd_psnr'), ' dB')} | "
+                     f"{_fmt(row.get('bd_rate_msssim'))} | {np.mean(r['encoding_time']):.4f} | "
+                     f"{np.mean(r['decoding_time']):.4f} |")
+    lines += ["", "![PSNR](rd_psnr.png) ![MS-SSIM](rd_msssim.png)", "", "## Per image (BD-rate, PSNR, vs jpeg)", "",
+              "| image | " + " | ".join(r["codec"] for r in doc["bd"]) + " |",
+              "|---|" + "---|" * len(doc["bd"])]
+    for image in doc["images"]:
+        rows = {r["codec"]: r for r in doc["bd_per_image"] if r["image"] == image}
+        lines.append(f"| {image} | " + " | ".join(_fmt(rows.get(r["codec"], {}).get("bd_rate_psnr"))
+                                                  for r in doc["bd"]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _summary(doc) -> str:
+    out = [f"{'codec':28} {'BD-rate PSNR':>13} {'BD-PSNR':>9} {'BD-rate MS-SSIM':>16}"]
+    for row in doc["bd"]:
+        out.append(f"{row['codec'][:28]:28} {_fmt(row.get('bd_rate_psnr')):>13} {_fmt(row.get('bd_psnr'), ' dB'):>9} "
+                   f"{_fmt(row.get('bd_rate_msssim')):>16}")
+    return "\n".join(out)

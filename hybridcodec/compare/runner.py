@@ -1,0 +1,188 @@
+"""Running a comparison: tasks (one codec on one image, every quality), in this
+process, in a process pool or on a Dask cluster, with results appended to disk as
+they complete so that an interrupted run resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .codecs import DEFAULT_QUALITIES, REFERENCE_CODECS, Codec, hybrid_codec, reference_codec
+from .data import image_sources, load_image
+from .metrics import METRICS, compute
+
+__all__ = ["CompareSettings", "run_compare", "run_task", "POINTS_FILE"]
+
+POINTS_FILE = "points.jsonl"
+
+
+@dataclass
+class CompareSettings:
+    out: str = "compare-results"
+    data: str | None = None
+    pipelines: list = field(default_factory=lambda: ["baseline", "dct-arith", "wavelet"])
+    codecs: list = field(default_factory=lambda: ["jpeg", "jpeg-opencv", "webp", "jpeg2000", "avif", "heic", "jxl"])
+    qualities: list = field(default_factory=lambda: list(DEFAULT_QUALITIES))
+    metrics: list = field(default_factory=lambda: list(METRICS))
+    jobs: int = 1
+    scheduler: str | None = None
+    bd_window: tuple = (28.0, 38.0)
+    progress: bool = True
+
+
+_CODECS: dict = {}
+
+
+def _codec(key) -> Codec:
+    if key not in _CODECS:
+        kind, name = key
+        _CODECS[key] = hybrid_codec(name) if kind == "hcx" else reference_codec(name)
+    return _CODECS[key]
+
+
+def run_task(task) -> list[dict]:
+    """One codec on one image at every quality; returns one record per quality."""
+    key, image, source, qualities, metrics = task
+    codec = _codec(tuple(key))
+    img = load_image(source)
+    raw = img.size
+    out = []
+    for q in qualities:
+        t0 = time.perf_counter()
+        data = codec.encode(img, q)
+        t1 = time.perf_counter()
+        dec = codec.decode(data)
+        t2 = time.perf_counter()
+        rec = {"codec": key[1], "image": image, "quality": q, "bytes": len(data),
+               "bpp": 8.0 * len(data) / (img.shape[0] * img.shape[1]), "ratio": raw / len(data),
+               "encode_s": t1 - t0, "decode_s": t2 - t1}
+        rec.update(compute(metrics, img, dec))
+        out.append(rec)
+    return out
+
+
+def _available(settings: CompareSettings, say) -> list:
+    keys = [("hcx", p) for p in settings.pipelines]
+    names = list(settings.codecs)
+    if "jpeg" not in names:
+        names.insert(0, "jpeg")  # the reference of every BD-rate
+    for name in names:
+        if name not in REFERENCE_CODECS:
+            raise ValueError(f"unknown codec {name!r}; known: {', '.join(REFERENCE_CODECS)}")
+        try:
+            reference_codec(name)
+        except ImportError as exc:
+            say(f"skipping {name}: {exc}")
+            continue
+        keys.append(("ref", name))
+    for key in keys:
+        if key[0] == "hcx":
+            hybrid_codec(key[1])  # raise now on a bad spec
+    return keys
+
+
+def _load_points(path: Path) -> list[dict]:
+    points = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                points.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass  # a line cut by an interruption
+    return points
+
+
+def run_compare(settings: CompareSettings, say=print) -> dict:
+    """Run (or resume) a comparison and write every output into ``settings.out``."""
+    from .report import write_outputs
+
+    out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
+    keys = _available(settings, say)
+    images = image_sources(settings.data)
+    qualities = [float(q) for q in settings.qualities]
+    points_path = out / POINTS_FILE
+    done = {(p["codec"], p["image"], float(p["quality"])) for p in _load_points(points_path)
+            if all(m in p for m in settings.metrics)}
+    tasks = []
+    for key in keys:
+        for name, source in images:
+            todo = [q for q in qualities if (key[1], name, q) not in done]
+            if todo:
+                tasks.append((key, name, source, todo, list(settings.metrics)))
+    if len(done):
+        say(f"resuming: {len(done)} results already in {points_path}")
+    interrupted = False
+    with open(points_path, "a") as sink:
+        def keep(records):
+            for r in records:
+                sink.write(json.dumps(r) + "\n")
+            sink.flush()
+            os.fsync(sink.fileno())
+
+        try:
+            _execute(tasks, settings, keep)
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted:
+        say(f"interrupted: completed results are in {points_path}; run the same command to resume")
+        raise KeyboardInterrupt
+    wanted = {k[1] for k in keys}
+    names = {n for n, _ in images}
+    points = [p for p in _load_points(points_path)
+              if p["codec"] in wanted and p["image"] in names and float(p["quality"]) in set(qualities)]
+    # the newest record wins if a point was computed twice
+    latest = {}
+    for p in points:
+        latest[(p["codec"], p["image"], float(p["quality"]))] = p
+    return write_outputs(out, settings, keys, [n for n, _ in images], list(latest.values()), say)
+
+
+def _progress(total, settings):
+    if not settings.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="task", desc="compare", dynamic_ncols=True)
+
+
+def _execute(tasks, settings: CompareSettings, keep) -> None:
+    bar = _progress(len(tasks), settings)
+    try:
+        if settings.scheduler:
+            from dask.distributed import Client, as_completed
+
+            with Client(settings.scheduler) as client:
+                futures = client.map(run_task, tasks, pure=False)
+                for fut in as_completed(futures):
+                    keep(fut.result())
+                    bar and bar.update()
+        elif settings.jobs > 1 and len(tasks) > 1:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(settings.jobs) as pool:
+                futures = [pool.submit(run_task, t) for t in tasks]
+                try:
+                    for fut in as_completed(futures):
+                        keep(fut.result())
+                        bar and bar.update()
+                except KeyboardInterrupt:
+                    for f in futures:
+                        f.cancel()
+                    raise
+        else:
+            for t in tasks:
+                keep(run_task(t))
+                bar and bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def settings_dict(settings: CompareSettings) -> dict:
+    d = asdict(settings)
+    d["bd_window"] = list(settings.bd_window)
+    return d
