@@ -120,7 +120,7 @@ def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float, extra=(
     if alpha:
         arr, c = arr[:, :, :3], 3
     layouts = pipe.layouts(h, w, c)
-    ctx = Context(w, h, c, q)
+    ctx = Context(w, h, c, q, transform=pipe.transform_name)
     planes = [arr[:, :, i].astype(np.float32) - 128.0 for i in range(c)]
     for stage, layout in zip(pipe.forward, layouts):
         planes = stage.encode(planes, layout, ctx)
@@ -210,7 +210,7 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
     header, chunks, pipe = _open(data, max_pixels, bool(allow_truncated))
     colour = 3 if header.channels == 4 else header.channels
     ctx = Context(header.width, header.height, colour, header.quality, reduce=int(reduce),
-                  allow_truncated=bool(allow_truncated))
+                  allow_truncated=bool(allow_truncated), transform=pipe.transform_name)
     payload = alpha = None
     for c in chunks:
         if c.type == _DATA and c.stage == pipe.entropy.index and payload is None:
@@ -230,13 +230,13 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
     try:
         layouts = pipe.layouts(header.height, header.width, colour)
         image = _reconstruct(pipe, layouts, payload, ctx)
-        if header.channels == 4:
-            image = np.dstack([image, _alpha_plane(alpha, header, ctx, image.shape[:2])])
         if reduce > 1:
             image = _finish_reduce(image, -(-header.height // reduce), -(-header.width // reduce))
         else:
-            for stage in pipe.postfilters:
+            for stage in pipe.postfilters:  # on the colour planes; alpha is exact already
                 image = stage.decode(image, ctx)
+        if header.channels == 4:
+            image = np.dstack([image, _alpha_plane(alpha, header, ctx, image.shape[:2])])
     except (CodecError, MemoryError):
         raise
     except Exception as exc:  # a decoder must fail cleanly on any input

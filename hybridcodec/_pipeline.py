@@ -160,6 +160,11 @@ class Pipeline:
         return next(s for s in self.stages if s.kind == "entropy")
 
     @property
+    def transform_name(self) -> str:
+        """Name of the first transform stage ("" if none)."""
+        return next((s.name for s in self.stages if s.kind == "transform"), "")
+
+    @property
     def postfilters(self) -> list[Stage]:
         return [s for s in self.stages if s.kind == "postfilter"]
 

@@ -67,6 +67,7 @@ class Context:
     side: dict = field(default_factory=dict)  # stage index -> list of bytes
     reduce: int = 1  # decode at 1/reduce of the full size (1, 2, 4 or 8)
     allow_truncated: bool = False  # decode what a cut-short stream holds; the rest is zero
+    transform: str = ""  # name of the pipeline's transform stage, for stages that adapt to it
 
     @property
     def reduce_levels(self) -> int:

@@ -167,6 +167,16 @@ def cmd_batch(args) -> int:
     return 1 if failures else 0
 
 
+def cmd_train(args) -> int:
+    try:
+        from hybridcodec_learned.train import train_postfilter
+    except ImportError as exc:
+        raise CodecError(f"training needs the learned stages ({exc}); install them: pip install -e plugins") from None
+    train_postfilter(args.data, args.preset, steps=args.steps, hours=args.hours, resume=args.resume,
+                     out=args.out, seed=args.seed, progress=not args.quiet)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="hybridcodec", description="Hybrid classical/learned image codec.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -228,6 +238,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="address of a Dask distributed scheduler to run on")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("train", help="train a learned stage on CPU (needs the plugins package)")
+    tsub = p.add_subparsers(dest="what", required=True)
+    t = tsub.add_parser("postfilter", help="the CNN post-filter of a transform family")
+    t.add_argument("--data", required=True, help="folder of training photos")
+    t.add_argument("--preset", required=True, choices=["baseline", "dct-arith", "wavelet"],
+                   help="compress training crops with this preset (its family's weights are written)")
+    t.add_argument("--steps", type=int, default=6000, help="optimizer steps (default 6000)")
+    t.add_argument("--hours", type=float, help="stop after this much training time")
+    t.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    t.add_argument("--out", help="weights file (default: the plugin's weights/postfilter-FAMILY.pt)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
     return ap
 
 

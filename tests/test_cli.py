@@ -60,6 +60,17 @@ def test_never_overwrites_without_force(png, tmp_path, capsys):
     assert out.read_bytes()[:4] == b"\x89HCX"
 
 
+def test_outputs_get_ordinary_permissions(png, tmp_path):
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert main(["encode", str(png), str(tmp_path / "m.hcx")]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.hcx").stat().st_mode) == 0o644
+
+
 def test_input_never_overwritten(png, capsys):
     before = png.read_bytes()
     assert main(["encode", str(png), str(png)]) == 1

@@ -1,0 +1,49 @@
+"""The post-filter network: a residual CNN at half resolution, conditioned on the
+quantization strength."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["PostFilterNet", "strength"]
+
+
+def strength(quality: float) -> float:
+    """Quantization strength of a quality, from the IJG scale both hybridcodec quantizers
+    use (step grows as S = 5000/q below 50, 200 - 2q above): log2(S) / 8."""
+    s = 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
+    return math.log2(max(s, 1.0)) / 8.0
+
+
+class PostFilterNet(nn.Module):
+    """``x + f(x, strength)``: the image is folded 2x2 into 12 channels (so 3x3 kernels
+    see 6x6 pixels and the work is a quarter), the strength is a constant extra
+    channel, and the output is a correction unfolded back to full size."""
+
+    def __init__(self, channels: int = 48, layers: int = 8):
+        super().__init__()
+        self.channels, self.layers = channels, layers
+        self.head = nn.Conv2d(12 + 1, channels, 3, padding=1)
+        self.body = nn.ModuleList(nn.Conv2d(channels, channels, 3, padding=1) for _ in range(layers - 2))
+        self.tail = nn.Conv2d(channels, 12, 3, padding=1)
+        for conv in [self.head, *self.body]:  # keep the signal alive through the ReLU stack
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+        nn.init.zeros_(self.tail.weight)  # start as the identity
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """``x``: N x 3 x H x W in [0, 1]; ``s``: N strengths."""
+        h, w = x.shape[-2:]
+        xp = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if (h % 2 or w % 2) else x
+        u = F.pixel_unshuffle(xp, 2)
+        smap = s.view(-1, 1, 1, 1).expand(-1, 1, *u.shape[-2:]).to(u.dtype)
+        y = F.relu(self.head(torch.cat([u - 0.5, smap], 1)))
+        for conv in self.body:
+            y = F.relu(conv(y))
+        out = xp + F.pixel_shuffle(self.tail(y), 2)
+        return out[..., :h, :w]

@@ -1,0 +1,153 @@
+"""``hybridcodec train postfilter``: CPU training of the CNN post-filter.
+
+Random crops of the training photos are compressed on the fly with a preset at
+random qualities; the network learns to map the decoded crops back to the
+originals (MSE).  Fixed seed, progress bar, a checkpoint every few minutes, and
+``--resume`` from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import hybridcodec
+
+from .model import PostFilterNet, strength
+from .postfilter import weights_path
+
+__all__ = ["train_postfilter", "FAMILY_OF_PRESET"]
+
+FAMILY_OF_PRESET = {"baseline": "dct", "dct-arith": "dct", "wavelet": "dwt"}
+_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm"}
+
+
+class _Pairs:
+    """A pool of (original, decoded, strength) crops, partly renewed as training goes."""
+
+    def __init__(self, files, preset, crop, size, rng):
+        self.files, self.preset, self.crop, self.rng = files, preset, crop, rng
+        self.images = {}
+        self.items = [self._make() for _ in range(size)]
+
+    def _image(self, path):
+        if path not in self.images:
+            with Image.open(path) as im:
+                self.images[path] = np.asarray(im.convert("RGB"))
+        return self.images[path]
+
+    def _make(self):
+        img = self._image(self.files[self.rng.integers(len(self.files))])
+        c = self.crop
+        h, w = img.shape[:2]
+        y = int(self.rng.integers(0, max(1, h - c + 1))) // 2 * 2
+        x = int(self.rng.integers(0, max(1, w - c + 1))) // 2 * 2
+        crop = np.ascontiguousarray(img[y : y + c, x : x + c])
+        if crop.shape[:2] != (c, c):
+            crop = np.pad(crop, ((0, c - crop.shape[0]), (0, c - crop.shape[1]), (0, 0)), mode="edge")
+        q = float(np.round(self.rng.uniform(5, 95), 2))
+        dec = hybridcodec.decode(hybridcodec.encode(crop, preset=self.preset, quality=q))
+        return crop, dec, strength(q)
+
+    def renew(self, n):
+        for _ in range(n):
+            self.items[int(self.rng.integers(len(self.items)))] = self._make()
+
+    def batch(self, n):
+        idx = self.rng.integers(len(self.items), size=n)
+        orig = np.stack([self.items[i][0] for i in idx]).astype(np.float32) / 255
+        dec = np.stack([self.items[i][1] for i in idx]).astype(np.float32) / 255
+        s = np.array([self.items[i][2] for i in idx], np.float32)
+        t = lambda a: torch.from_numpy(a.transpose(0, 3, 1, 2).copy())  # noqa: E731
+        return t(dec), torch.from_numpy(s), t(orig)
+
+
+def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | None = None,
+                     resume: bool = False, out: str | None = None, seed: int = 0, batch: int = 16,
+                     crop: int = 96, channels: int = 48, layers: int = 8, lr: float = 5e-4,
+                     progress: bool = True, say=print) -> Path:
+    """Train, save the weights (and a ``.json`` record beside them); return their path."""
+    if preset not in FAMILY_OF_PRESET:
+        raise hybridcodec.CodecError(f"train postfilter takes --preset {', '.join(FAMILY_OF_PRESET)}")
+    files = sorted(str(p) for p in Path(data).rglob("*") if p.suffix.lower() in _EXT)
+    if not files:
+        raise hybridcodec.CodecError(f"no training images in {data}")
+    target = Path(out) if out else weights_path(FAMILY_OF_PRESET[preset])
+    ckpt = target.with_suffix(".ckpt")
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = PostFilterNet(channels, layers)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    step, spent = 0, 0.0
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)  # our own checkpoint
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        step, spent = state["step"], state["seconds"]
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        say(f"resuming at step {step} ({spent / 60:.1f} min trained)")
+    pool = _Pairs(files, preset, crop, 512, rng)
+    budget = hours * 3600 if hours else float("inf")
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=steps, initial=step, unit="step", desc=f"train {target.name}", dynamic_ncols=True)
+    start, last_ckpt, gain = time.perf_counter() - spent, time.perf_counter(), 0.0
+    net.train()
+    while step < steps and time.perf_counter() - start < budget:
+        for group in opt.param_groups:  # cosine decay over the planned steps
+            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+        x, s, y = pool.batch(batch)
+        loss = torch.mean((net(x, s) - y) ** 2)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            base = torch.mean((x - y) ** 2).item()
+        gain = 0.98 * gain + 0.02 * 10 * math.log10(base / max(loss.item(), 1e-12))
+        step += 1
+        if step % 8 == 0:
+            pool.renew(4)
+        if bar is not None:
+            bar.update()
+            bar.set_postfix(gain_db=f"{gain:+.3f}")
+        if time.perf_counter() - last_ckpt > 300:
+            _checkpoint(ckpt, net, opt, step, time.perf_counter() - start, rng)
+            last_ckpt = time.perf_counter()
+    if bar is not None:
+        bar.close()
+    seconds = time.perf_counter() - start
+    _checkpoint(ckpt, net, opt, step, seconds, rng)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"channels": channels, "layers": layers,
+                "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()}}, target)
+    record = {
+        "file": target.name,
+        "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
+        "command": "hybridcodec train postfilter " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+        if sys.argv[1:3] == ["train", "postfilter"] else None,
+        "preset": preset, "steps": step, "seed": seed, "batch": batch, "crop": crop,
+        "channels": channels, "layers": layers, "training_seconds": round(seconds, 1),
+        "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
+    }
+    target.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+    say(f"wrote {target} after {step} steps, {seconds / 60:.1f} min; training-set gain {gain:+.2f} dB")
+    return target
+
+
+def _checkpoint(path, net, opt, step, seconds, rng):
+    tmp = path.with_suffix(".ckpt.tmp")
+    torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
+                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, tmp)
+    tmp.replace(path)

@@ -1,0 +1,132 @@
+"""The CNN post-filter plugin (plugins/): skipped when torch or the plugin is missing."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+learned = pytest.importorskip("hybridcodec_learned")
+
+import hybridcodec  # noqa: E402
+from hybridcodec_learned import postfilter as pf  # noqa: E402
+from hybridcodec_learned.train import train_postfilter  # noqa: E402
+from conftest import smooth_image  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    """A tiny model trained for a few steps on generated photos, for both families."""
+    root = tmp_path_factory.mktemp("pf")
+    data = root / "train"
+    data.mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_image(80, 96, 3, seed=i)).save(data / f"{i}.png")
+    paths = {}
+    for preset, family in (("baseline", "dct"), ("wavelet", "dwt")):
+        paths[family] = train_postfilter(str(data), preset, steps=3, out=str(root / f"postfilter-{family}.pt"),
+                                         batch=2, crop=32, channels=8, layers=3, progress=False,
+                                         say=lambda *a: None)
+    return root
+
+
+@pytest.fixture
+def use_weights(tiny_weights, monkeypatch):
+    monkeypatch.setattr(pf, "WEIGHTS_DIR", tiny_weights)
+    pf.load_weights.cache_clear()
+    yield tiny_weights
+    pf.load_weights.cache_clear()
+
+
+def test_registered_through_the_entry_point():
+    assert hybridcodec.get_stage("cnn") is pf.CNNPostFilter
+    assert "cnn" in hybridcodec.available_stages()
+
+
+def test_tiny_training_step_writes_weights_and_record(tiny_weights):
+    import json
+
+    rec = json.loads((tiny_weights / "postfilter-dct.json").read_text())
+    assert rec["steps"] == 3 and rec["preset"] == "baseline" and rec["training_seconds"] > 0
+    assert (tiny_weights / "postfilter-dct.ckpt").exists()
+
+
+def test_training_resumes_from_checkpoint(tiny_weights, tmp_path):
+    import shutil
+
+    for ext in (".pt", ".ckpt"):
+        shutil.copy(tiny_weights / f"postfilter-dct{ext}", tmp_path / f"w{ext}")
+    messages = []
+    data = tiny_weights / "train"
+    train_postfilter(str(data), "baseline", steps=5, resume=True, out=str(tmp_path / "w.pt"), batch=2, crop=32,
+                     channels=8, layers=3, progress=False, say=messages.append)
+    assert any("resuming at step 3" in m for m in messages)
+    import json
+
+    assert json.loads((tmp_path / "w.json").read_text())["steps"] == 5
+
+
+def test_weights_load_with_the_weights_only_loader(tiny_weights):
+    state = torch.load(tiny_weights / "postfilter-dwt.pt", map_location="cpu", weights_only=True)
+    assert set(state) == {"channels", "layers", "state_dict"}
+    net, digest = pf.load_weights(str(tiny_weights / "postfilter-dwt.pt"))
+    assert len(digest) == 32
+
+
+def test_shipped_weights_load_offline():
+    shipped = sorted(pf.WEIGHTS_DIR.glob("postfilter-*.pt"))
+    if not shipped:
+        pytest.skip("no trained weights shipped yet")
+    for path in shipped:
+        torch.load(path, map_location="cpu", weights_only=True)
+        assert path.stat().st_size < 4 * 1024 * 1024
+
+
+@pytest.mark.parametrize("preset", ["baseline+cnn", "wavelet+cnn"])
+@pytest.mark.parametrize("shape", [(31, 45, 3), (17, 9, 3), (24, 20), (18, 22, 4), (1, 1, 3)])
+def test_filter_keeps_size_and_dtype(use_weights, preset, shape):
+    img = smooth_image(shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
+    if len(shape) == 3 and shape[2] == 4:
+        img = np.dstack([smooth_image(shape[0], shape[1], 3), np.full(shape[:2], 77, np.uint8)])
+    data = hybridcodec.encode(img, pipeline=preset, quality=30)
+    out = hybridcodec.decode(data)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    if img.ndim == 3 and img.shape[2] == 4:
+        assert np.array_equal(out[..., 3], img[..., 3])
+    assert hybridcodec.decode(data, reduce=2).dtype == np.uint8
+
+
+def test_header_records_weights_and_flag(use_weights):
+    img = smooth_image(40, 40, 3)
+    data = hybridcodec.encode(img, pipeline="baseline+cnn", quality=20)
+    info = hybridcodec.info(data)
+    assert info["pipeline"].endswith("|cnn(weights=auto)")
+    side = [c for c in info["chunks"] if c["type"] == "SIDE"]
+    assert side and side[0]["bytes"] == 33
+
+
+def test_filter_never_makes_the_encoders_choice_worse(use_weights):
+    img = smooth_image(48, 64, 3, seed=3)
+    plain = hybridcodec.decode(hybridcodec.encode(img, preset="baseline", quality=25))
+    filt = hybridcodec.decode(hybridcodec.encode(img, pipeline="baseline+cnn", quality=25))
+    assert hybridcodec.psnr(img, filt) >= hybridcodec.psnr(img, plain) - 0.01
+
+
+def test_mismatched_weights_are_refused(use_weights, tmp_path, monkeypatch):
+    img = smooth_image(32, 32, 3)
+    data = hybridcodec.encode(img, pipeline="baseline+cnn", quality=30)
+    other = tmp_path / "postfilter-dct.pt"
+    state = torch.load(use_weights / "postfilter-dct.pt", weights_only=True)
+    state["state_dict"]["head.bias"] = state["state_dict"]["head.bias"] + 0.5
+    torch.save(state, other)
+    monkeypatch.setattr(pf, "WEIGHTS_DIR", tmp_path)
+    pf.load_weights.cache_clear()
+    with pytest.raises(hybridcodec.CodecError, match="sha256"):
+        hybridcodec.decode(data)
+
+
+def test_missing_weights_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(pf, "WEIGHTS_DIR", tmp_path)
+    pf.load_weights.cache_clear()
+    with pytest.raises(hybridcodec.CodecError, match="train postfilter"):
+        hybridcodec.encode(smooth_image(16, 16, 3), pipeline="baseline+cnn")
+    pf.load_weights.cache_clear()
