@@ -75,6 +75,13 @@ def main(argv=None):
         codecs[p] = _hcx(p, args.quality)
     for p in filter(None, args.reduce.split(",")):
         codecs[f"{p} reduce=4"] = _hcx(p, args.quality, reduce=4)
+    try:
+        import hybridcodec_learned  # noqa: F401  the cnn post-filter, if installed
+
+        for p in ("baseline+cnn", "wavelet+cnn"):
+            codecs[p] = _hcx(p, args.quality)
+    except ImportError:
+        print("(hybridcodec-learned is not installed: no +cnn rows)")
     rows = {}
     for name, (enc, dec) in codecs.items():
         dec(enc(images[0]))  # warm-up: JIT compile / load caches
