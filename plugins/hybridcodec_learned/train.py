@@ -1,7 +1,7 @@
 """``hybridcodec train postfilter``: CPU training of the CNN post-filter.
 
-Random crops of the training photos are compressed on the fly with a preset at
-random qualities; the network learns to map the decoded crops back to the
+Regions of the training photos are compressed on the fly with a preset at random
+qualities and cut into patches; the network learns to map the decoded crops back to the
 originals (MSE).  Fixed seed, progress bar, a checkpoint every few minutes, and
 ``--resume`` from it.
 """
@@ -32,12 +32,22 @@ _EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm"}
 
 
 class _Pairs:
-    """A pool of (original, decoded, strength) crops, partly renewed as training goes."""
+    """A pool of (original, decoded, strength) patches, partly renewed as training goes.
+
+    Patches come from regions of up to 512 x 512 pixels compressed as a whole, so that
+    the artifacts are those of full-size images (a wavelet's depth follows the image
+    size), and they sit on a 16-pixel grid, as the block grid of a full image does.
+    """
+
+    REGION, PER_REGION, GRID = 512, 8, 16
 
     def __init__(self, files, preset, crop, size, rng):
         self.files, self.preset, self.crop, self.rng = files, preset, crop, rng
         self.images = {}
-        self.items = [self._make() for _ in range(size)]
+        self.items = []
+        while len(self.items) < size:
+            self.items += self._region()
+        self.items = self.items[:size]
 
     def _image(self, path):
         if path not in self.images:
@@ -45,22 +55,31 @@ class _Pairs:
                 self.images[path] = np.asarray(im.convert("RGB"))
         return self.images[path]
 
-    def _make(self):
-        img = self._image(self.files[self.rng.integers(len(self.files))])
-        c = self.crop
-        h, w = img.shape[:2]
-        y = int(self.rng.integers(0, max(1, h - c + 1))) // 2 * 2
-        x = int(self.rng.integers(0, max(1, w - c + 1))) // 2 * 2
-        crop = np.ascontiguousarray(img[y : y + c, x : x + c])
-        if crop.shape[:2] != (c, c):
-            crop = np.pad(crop, ((0, c - crop.shape[0]), (0, c - crop.shape[1]), (0, 0)), mode="edge")
-        q = float(np.round(self.rng.uniform(5, 95), 2))
-        dec = hybridcodec.decode(hybridcodec.encode(crop, preset=self.preset, quality=q))
-        return crop, dec, strength(q)
+    def _at(self, size, limit):
+        return int(self.rng.integers(0, max(1, limit - size + 1))) // self.GRID * self.GRID
 
-    def renew(self, n):
-        for _ in range(n):
-            self.items[int(self.rng.integers(len(self.items)))] = self._make()
+    def _region(self):
+        img = self._image(self.files[self.rng.integers(len(self.files))])
+        h, w = img.shape[:2]
+        rh, rw = min(self.REGION, h), min(self.REGION, w)
+        y, x = self._at(rh, h), self._at(rw, w)
+        region = np.ascontiguousarray(img[y : y + rh, x : x + rw])
+        q = float(np.round(self.rng.uniform(5, 95), 2))
+        dec = hybridcodec.decode(hybridcodec.encode(region, preset=self.preset, quality=q))
+        c = self.crop
+        if rh < c or rw < c:
+            pad = ((0, max(0, c - rh)), (0, max(0, c - rw)), (0, 0))
+            region, dec = np.pad(region, pad, mode="edge"), np.pad(dec, pad, mode="edge")
+        out = []
+        for _ in range(self.PER_REGION):
+            py, px = self._at(c, region.shape[0]), self._at(c, region.shape[1])
+            out.append((region[py : py + c, px : px + c], dec[py : py + c, px : px + c], strength(q)))
+        return out
+
+    def renew(self):
+        """Replace the patches of one region's worth of pool slots."""
+        for item in self._region():
+            self.items[int(self.rng.integers(len(self.items)))] = item
 
     def batch(self, n):
         idx = self.rng.integers(len(self.items), size=n)
@@ -82,6 +101,7 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
     if not files:
         raise hybridcodec.CodecError(f"no training images in {data}")
     target = Path(out) if out else weights_path(FAMILY_OF_PRESET[preset])
+    target.parent.mkdir(parents=True, exist_ok=True)
     ckpt = target.with_suffix(".ckpt")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -117,8 +137,8 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
             base = torch.mean((x - y) ** 2).item()
         gain = 0.98 * gain + 0.02 * 10 * math.log10(base / max(loss.item(), 1e-12))
         step += 1
-        if step % 8 == 0:
-            pool.renew(4)
+        if step % 16 == 0:
+            pool.renew()
         if bar is not None:
             bar.update()
             bar.set_postfix(gain_db=f"{gain:+.3f}")
@@ -129,7 +149,6 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
         bar.close()
     seconds = time.perf_counter() - start
     _checkpoint(ckpt, net, opt, step, seconds, rng)
-    target.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"channels": channels, "layers": layers,
                 "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()}}, target)
     record = {
