@@ -157,7 +157,7 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
         "command": "hybridcodec train postfilter " + " ".join(shlex.quote(a) for a in sys.argv[3:])
         if sys.argv[1:3] == ["train", "postfilter"] else None,
         "preset": preset, "steps": step, "seed": seed, "batch": batch, "crop": crop,
-        "channels": channels, "layers": layers, "training_seconds": round(seconds, 1),
+        "channels": channels, "layers": layers, "training_seconds": round(seconds, 3),
         "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
     }
     target.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
