@@ -79,16 +79,7 @@ def _first_true(pred) -> int:
 
 def _last_true(pred) -> int:
     """Largest hundredth-quality where ``pred`` holds, given that it holds at ``_LO``."""
-    lo, hi = _LO, _HI
-    if pred(hi):
-        return hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if pred(mid):
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return _HI if pred(_HI) else _first_true(lambda cq: not pred(cq)) - 1
 
 
 def _decode(data: bytes) -> np.ndarray:
