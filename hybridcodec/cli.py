@@ -173,7 +173,8 @@ def cmd_train(args) -> int:
     except ImportError as exc:
         raise CodecError(f"training needs the learned stages ({exc}); install them: pip install -e plugins") from None
     train_postfilter(args.data, args.preset, steps=args.steps, hours=args.hours, resume=args.resume,
-                     out=args.out, seed=args.seed, progress=not args.quiet)
+                     out=args.out, seed=args.seed, channels=args.channels, layers=args.layers, lr=args.lr,
+                     threads=args.threads, progress=not args.quiet)
     return 0
 
 
@@ -250,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     t.add_argument("--out", help="weights file (default: the plugin's weights/postfilter-FAMILY.pt)")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--channels", type=int, default=48, help="network width (default 48)")
+    t.add_argument("--layers", type=int, default=8, help="convolution layers (default 8)")
+    t.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (default 5e-4)")
+    t.add_argument("--threads", type=int, help="torch threads (a run repeats bit for bit at a fixed count)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
     return ap

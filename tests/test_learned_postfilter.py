@@ -95,13 +95,22 @@ def test_filter_keeps_size_and_dtype(use_weights, preset, shape):
     assert hybridcodec.decode(data, reduce=2).dtype == np.uint8
 
 
-def test_header_records_weights_and_flag(use_weights):
+def test_header_records_weights_and_gains(use_weights):
     img = smooth_image(40, 40, 3)
     data = hybridcodec.encode(img, pipeline="baseline+cnn", quality=20)
     info = hybridcodec.info(data)
     assert info["pipeline"].endswith("|cnn(weights=auto)")
     side = [c for c in info["chunks"] if c["type"] == "SIDE"]
-    assert side and side[0]["bytes"] == 33
+    assert side and side[0]["bytes"] == 35  # three channel gains + sha256
+
+
+def test_gains_are_the_least_squares_scale():
+    rng = np.random.default_rng(0)
+    r = rng.normal(size=(20, 30, 3)).astype(np.float32)
+    e = r * np.array([0.5, 1.0, -2.0], np.float32) + rng.normal(0, 0.01, size=r.shape).astype(np.float32)
+    assert pf._best_gains(r, e) == bytes([32, 64, 0])  # a negative scale turns the channel off
+    out = pf._blend(np.zeros_like(r), r, bytes([32, 64, 0]))
+    np.testing.assert_allclose(out, r * np.array([0.5, 1.0, 0.0], np.float32))
 
 
 def test_filter_never_makes_the_encoders_choice_worse(use_weights):
@@ -130,3 +139,53 @@ def test_missing_weights_named(tmp_path, monkeypatch):
     with pytest.raises(hybridcodec.CodecError, match="train postfilter"):
         hybridcodec.encode(smooth_image(16, 16, 3), pipeline="baseline+cnn")
     pf.load_weights.cache_clear()
+
+
+def test_training_repeats_bit_for_bit_and_records_fingerprints(tiny_weights, tmp_path, monkeypatch):
+    import json
+
+    from hybridcodec_learned import train as tr
+
+    monkeypatch.setattr(tr, "FINGERPRINT_EVERY", 2)
+    threads = torch.get_num_threads()
+    records = []
+    for run in ("a", "b"):
+        out = train_postfilter(str(tiny_weights / "train"), "baseline", steps=4, out=str(tmp_path / run / "w.pt"),
+                               batch=2, crop=32, channels=8, layers=3, threads=1, progress=False,
+                               say=lambda *a: None)
+        records.append(json.loads(out.with_suffix(".json").read_text()))
+    assert torch.get_num_threads() == threads  # the thread count is put back
+    assert set(records[0]["fingerprints"]) == {"2", "4"}
+    assert records[0]["fingerprints"] == records[1]["fingerprints"]
+    assert records[0]["sha256"] == records[1]["sha256"]
+    other = train_postfilter(str(tiny_weights / "train"), "baseline", steps=4, out=str(tmp_path / "c" / "w.pt"),
+                             batch=2, crop=32, channels=8, layers=3, seed=1, threads=1, progress=False,
+                             say=lambda *a: None)
+    assert json.loads(other.with_suffix(".json").read_text())["sha256"] != records[0]["sha256"]
+
+
+def test_strips_match_filtering_the_whole_image(use_weights):
+    net, _ = pf.load_weights(str(use_weights / "postfilter-dct.pt"))
+    with torch.no_grad():  # make the tiny net's correction visible
+        net.tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(0))
+    img = smooth_image(pf._STRIP + 150, 40, 3, seed=5).astype(np.float32)
+    strips = pf.apply_filter(net, img, 30)
+    with torch.no_grad():
+        x = torch.from_numpy(img.transpose(2, 0, 1).copy() / 255.0)[None]
+        whole = net(x, torch.tensor([0.7]).new_full((1,), pf.strength(30)))[0].numpy().transpose(1, 2, 0) * 255
+    assert np.abs(strips - img).max() > 1  # the filter does something
+    np.testing.assert_allclose(strips, whole, atol=1e-3)
+    pf.load_weights.cache_clear()
+
+
+def test_grid_phase_is_an_input():
+    from hybridcodec_learned.model import PHASE, PostFilterNet
+
+    torch.manual_seed(0)
+    net = PostFilterNet(8, 3)
+    net.tail.weight.data.normal_(0, 0.05)
+    x, s = torch.rand(1, 3, 32, 32), torch.tensor([0.5])
+    with torch.no_grad():
+        base = net(x, s)
+        assert torch.equal(net(x, s, (PHASE, 2 * PHASE)), base)  # periodic in the block grid
+        assert not torch.allclose(net(x, s, (8, 0)), base)

@@ -51,7 +51,7 @@ def apply_filter(net: PostFilterNet, image: np.ndarray, quality: float) -> np.nd
         a, b = max(0, top - _MARGIN), min(h, top + _STRIP + _MARGIN)
         a -= a % 2  # keep the 2x2 folding aligned with the image's block grid
         x = torch.from_numpy(np.ascontiguousarray(image[a:b].transpose(2, 0, 1), dtype=np.float32) / 255.0)
-        y = net(x[None], s)[0].numpy().transpose(1, 2, 0) * 255.0
+        y = net(x[None], s, (a, 0))[0].numpy().transpose(1, 2, 0) * 255.0
         out[top : min(h, top + _STRIP)] = y[top - a : top - a + min(_STRIP, h - top)]
     return out
 
@@ -60,8 +60,9 @@ def apply_filter(net: PostFilterNet, image: np.ndarray, quality: float) -> np.nd
 class CNNPostFilter(Stage):
     """Residual CNN post-filter conditioned on the quantization strength; one set of
     weights per transform family (``dct``, ``dwt``) serves every quality.  The encoder
-    stores whether filtering helps this image and which weights (sha256) it used;
-    the decoder refuses other weights."""
+    stores, per colour channel, how much of the network's correction to apply to this
+    image (the least-squares scale, 0 = off) and which weights (sha256) it used; the
+    decoder refuses other weights."""
 
     name = "cnn"
     kind = "postfilter"
@@ -76,24 +77,44 @@ class CNNPostFilter(Stage):
 
     def encode(self, original, decoded, ctx):
         net, digest = load_weights(str(weights_path(self._family(ctx))))
-        use = 0
+        gains = bytes(3)
         if decoded.shape[2] == 3:
-            filtered = np.clip(np.rint(apply_filter(net, decoded, ctx.quality)), 0, 255)
+            correction = apply_filter(net, decoded, ctx.quality) - decoded
+            gains = _best_gains(correction, original.astype(np.float32) - decoded)
+            out = np.clip(np.rint(_blend(decoded, correction, gains)), 0, 255)
             plain = np.clip(np.rint(decoded), 0, 255)
-            use = int(np.mean((filtered - original) ** 2) < np.mean((plain - original) ** 2))
-        ctx.emit(self.index, bytes([use]) + digest)
+            if np.mean((out - original) ** 2) >= np.mean((plain - original) ** 2):
+                gains = bytes(3)
+        ctx.emit(self.index, gains + digest)
 
     def decode(self, image, ctx):
         side = ctx.take(self.index)
-        if len(side) != 1 or len(side[0]) != 33 or side[0][0] > 1:
+        if len(side) != 1 or len(side[0]) != 35:
             raise CodecError("corrupt .hcx file: bad cnn side data")
-        use, digest = side[0][0], side[0][1:]
+        gains, digest = side[0][:3], side[0][3:]
         path = weights_path(self._family(ctx))
         net, have = load_weights(str(path))
         if have != digest:
             raise CodecError(f"this file was made with cnn weights sha256 {digest.hex()[:16]}..., but the "
                              f"installed {path.name} is {have.hex()[:16]}...; install the hybridcodec-learned "
                              "version that made the file")
-        if not use or image.shape[2] != 3:
+        if not any(gains) or image.shape[2] != 3:
             return image
-        return apply_filter(net, image, ctx.quality)
+        return _blend(image, apply_filter(net, image, ctx.quality) - image, gains)
+
+
+_GAIN_ONE = 64  # a stored gain byte g scales the network's correction by g / 64
+
+
+def _best_gains(correction: np.ndarray, error: np.ndarray) -> bytes:
+    """Per channel, the scale of the correction that best matches the coding error
+    (least squares), as bytes; 0 turns the filter off for that channel."""
+    r = correction.reshape(-1, 3).astype(np.float64)
+    e = error.reshape(-1, 3).astype(np.float64)
+    scale = (r * e).sum(0) / np.maximum((r * r).sum(0), 1e-12)
+    return bytes(int(v) for v in np.clip(np.rint(scale * _GAIN_ONE), 0, 255))
+
+
+def _blend(image: np.ndarray, correction: np.ndarray, gains: bytes) -> np.ndarray:
+    g = np.frombuffer(gains, np.uint8).astype(np.float32) / _GAIN_ONE
+    return image + correction * g

@@ -25,9 +25,12 @@ import hybridcodec
 from .model import PostFilterNet, strength
 from .postfilter import weights_path
 
-__all__ = ["train_postfilter", "FAMILY_OF_PRESET"]
+__all__ = ["train_postfilter", "fingerprint", "FAMILY_OF_PRESET"]
 
 FAMILY_OF_PRESET = {"baseline": "dct", "dct-arith": "dct", "wavelet": "dwt"}
+POOL = 1024  # patches in the pool
+RENEW_EVERY = 2  # steps between renewals of one region's patches: each patch is seen ~4 times
+FINGERPRINT_EVERY = 500  # steps between the weight fingerprints kept in the record
 _EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm"}
 
 
@@ -93,8 +96,12 @@ class _Pairs:
 def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | None = None,
                      resume: bool = False, out: str | None = None, seed: int = 0, batch: int = 16,
                      crop: int = 96, channels: int = 48, layers: int = 8, lr: float = 5e-4,
-                     progress: bool = True, say=print) -> Path:
-    """Train, save the weights (and a ``.json`` record beside them); return their path."""
+                     threads: int | None = None, progress: bool = True, say=print) -> Path:
+    """Train, save the weights (and a ``.json`` record beside them); return their path.
+
+    With the same arguments and thread count a run is bit-for-bit repeatable; the record
+    lists a fingerprint of the weights every 500 steps so that a rerun can be checked
+    against it as it goes."""
     if preset not in FAMILY_OF_PRESET:
         raise hybridcodec.CodecError(f"train postfilter takes --preset {', '.join(FAMILY_OF_PRESET)}")
     files = sorted(str(p) for p in Path(data).rglob("*") if p.suffix.lower() in _EXT)
@@ -102,21 +109,32 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
         raise hybridcodec.CodecError(f"no training images in {data}")
     target = Path(out) if out else weights_path(FAMILY_OF_PRESET[preset])
     target.parent.mkdir(parents=True, exist_ok=True)
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _train(files, preset, target, steps, hours, resume, seed, batch, crop, channels, layers, lr,
+                      progress, say)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(files, preset, target, steps, hours, resume, seed, batch, crop, channels, layers, lr, progress, say):
     ckpt = target.with_suffix(".ckpt")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = PostFilterNet(channels, layers)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    step, spent = 0, 0.0
+    step, spent, prints = 0, 0.0, {}
     if resume and ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)  # our own checkpoint
         net.load_state_dict(state["net"])
         opt.load_state_dict(state["opt"])
-        step, spent = state["step"], state["seconds"]
+        step, spent, prints = state["step"], state["seconds"], state.get("fingerprints", {})
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         say(f"resuming at step {step} ({spent / 60:.1f} min trained)")
-    pool = _Pairs(files, preset, crop, 512, rng)
+    pool = _Pairs(files, preset, crop, POOL, rng)
     budget = hours * 3600 if hours else float("inf")
     bar = None
     if progress:
@@ -137,18 +155,20 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
             base = torch.mean((x - y) ** 2).item()
         gain = 0.98 * gain + 0.02 * 10 * math.log10(base / max(loss.item(), 1e-12))
         step += 1
-        if step % 16 == 0:
+        if step % RENEW_EVERY == 0:
             pool.renew()
+        if step % FINGERPRINT_EVERY == 0:
+            prints[str(step)] = fingerprint(net)
         if bar is not None:
             bar.update()
             bar.set_postfix(gain_db=f"{gain:+.3f}")
         if time.perf_counter() - last_ckpt > 300:
-            _checkpoint(ckpt, net, opt, step, time.perf_counter() - start, rng)
+            _checkpoint(ckpt, net, opt, step, time.perf_counter() - start, rng, prints)
             last_ckpt = time.perf_counter()
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - start
-    _checkpoint(ckpt, net, opt, step, seconds, rng)
+    _checkpoint(ckpt, net, opt, step, seconds, rng, prints)
     torch.save({"channels": channels, "layers": layers,
                 "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()}}, target)
     record = {
@@ -158,15 +178,26 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
         if sys.argv[1:3] == ["train", "postfilter"] else None,
         "preset": preset, "steps": step, "seed": seed, "batch": batch, "crop": crop,
         "channels": channels, "layers": layers, "training_seconds": round(seconds, 3),
-        "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
+        "lr": lr, "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
+        "fingerprints": prints,
     }
     target.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
     say(f"wrote {target} after {step} steps, {seconds / 60:.1f} min; training-set gain {gain:+.2f} dB")
     return target
 
 
-def _checkpoint(path, net, opt, step, seconds, rng):
+def fingerprint(net) -> str:
+    """A short hash of the network's weights (to compare runs step by step)."""
+    h = hashlib.sha256()
+    for name, t in sorted(net.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _checkpoint(path, net, opt, step, seconds, rng, prints):
     tmp = path.with_suffix(".ckpt.tmp")
     torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
-                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, tmp)
+                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                "fingerprints": prints}, tmp)
     tmp.replace(path)
