@@ -94,6 +94,10 @@ def main(argv=None):
     print(f"{'codec':22} {'enc MP/s':>9} {'dec MP/s':>9} {'bpp':>6} {'enc/JPEG':>9} {'dec/JPEG':>9}")
     for name, (e, d, bpp) in rows.items():
         print(f"{name:22} {e:9.1f} {d:9.1f} {bpp:6.3f} {e / ref[0]:9.3f} {d / ref[1]:9.3f}")
+    per_image = mp / len(images)
+    for name in (n for n in rows if n.endswith("+cnn")):
+        print(f"{name}: {per_image / rows[name][1]:.3f} s to decode one image, {per_image / rows[name][0]:.3f} s "
+              "to encode (average)")
     for p in filter(None, args.reduce.split(",")):
         print(f"{p}: decode(reduce=4) is {rows[p + ' reduce=4'][1] / rows[p][1]:.1f}x as fast as a full decode")
 

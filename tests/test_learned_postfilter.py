@@ -101,16 +101,17 @@ def test_header_records_weights_and_gains(use_weights):
     info = hybridcodec.info(data)
     assert info["pipeline"].endswith("|cnn(weights=auto)")
     side = [c for c in info["chunks"] if c["type"] == "SIDE"]
-    assert side and side[0]["bytes"] == 35  # three channel gains + sha256
+    assert side and side[0]["bytes"] == 42  # colour matrix, strength shift, sha256
 
 
-def test_gains_are_the_least_squares_scale():
+def test_colour_mix_is_the_least_squares_fit():
     rng = np.random.default_rng(0)
     r = rng.normal(size=(20, 30, 3)).astype(np.float32)
-    e = r * np.array([0.5, 1.0, -2.0], np.float32) + rng.normal(0, 0.01, size=r.shape).astype(np.float32)
-    assert pf._best_gains(r, e) == bytes([32, 64, 0])  # a negative scale turns the channel off
-    out = pf._blend(np.zeros_like(r), r, bytes([32, 64, 0]))
-    np.testing.assert_allclose(out, r * np.array([0.5, 1.0, 0.0], np.float32))
+    m = np.array([[0.5, 0.25, 0], [0, 1.0, 0], [0, -0.5, 1.5]], np.float32)
+    e = r @ m + rng.normal(0, 0.01, size=r.shape).astype(np.float32)
+    mix = pf._best_mix(r, e)
+    np.testing.assert_array_equal(np.frombuffer(mix, np.int8).reshape(3, 3), m * 64)
+    np.testing.assert_allclose(pf._blend(np.zeros_like(r), r, mix), r @ m, atol=1e-5)
 
 
 def test_filter_never_makes_the_encoders_choice_worse(use_weights):
@@ -189,3 +190,19 @@ def test_grid_phase_is_an_input():
         base = net(x, s)
         assert torch.equal(net(x, s, (PHASE, 2 * PHASE)), base)  # periodic in the block grid
         assert not torch.allclose(net(x, s, (8, 0)), base)
+
+
+@pytest.mark.parametrize("gains_shift", [bytes(10), bytes([255, 1, 64, 127, 128, 0, 0, 9, 64, 127]),
+                                         bytes([64] * 9 + [128]), bytes([3, 200, 0, 250, 7, 7, 7, 7, 7, 7])])
+def test_any_gain_and_shift_bytes_decode(use_weights, gains_shift):
+    from hybridcodec._container import Chunk, read_container, write_container
+
+    img = smooth_image(24, 40, 3)
+    header, chunks = read_container(hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40))
+    side = [c for c in chunks if c.type == b"SIDE" or c.type == "SIDE"][0]
+    forged = [Chunk(c.type, c.stage, gains_shift + c.payload[10:]) if c is side else c for c in chunks]
+    out = hybridcodec.decode(write_container(header, forged))
+    assert out.shape == img.shape and out.dtype == np.uint8
+    bad = [Chunk(c.type, c.stage, c.payload[:41]) if c is side else c for c in chunks]
+    with pytest.raises(hybridcodec.CodecError, match="cnn side data"):
+        hybridcodec.decode(write_container(header, bad))
