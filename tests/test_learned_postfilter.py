@@ -206,3 +206,35 @@ def test_any_gain_and_shift_bytes_decode(use_weights, gains_shift):
     bad = [Chunk(c.type, c.stage, c.payload[:41]) if c is side else c for c in chunks]
     with pytest.raises(hybridcodec.CodecError, match="cnn side data"):
         hybridcodec.decode(write_container(header, bad))
+
+
+@pytest.mark.parametrize("bad", [["--layers", "1"], ["--lr", "0"], ["--lr", "nan"], ["--threads", "0"],
+                                 ["--steps", "0"], ["--channels", "-3"], ["--hours", "-1"]])
+def test_train_rejects_bad_settings_and_writes_nothing(tiny_weights, tmp_path, capsys, bad):
+    from hybridcodec.cli import main
+
+    out = tmp_path / "w.pt"
+    rc = main(["train", "postfilter", "--data", str(tiny_weights / "train"), "--preset", "baseline",
+               "--out", str(out), "--quiet", *bad])
+    assert rc == 1 and "hybridcodec: error: --" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_keeps_existing_weights_when_interrupted(tiny_weights, tmp_path, monkeypatch):
+    import shutil
+
+    from hybridcodec_learned import train as tr
+
+    out = tmp_path / "w.pt"
+    shutil.copy(tiny_weights / "postfilter-dct.pt", out)
+    before = out.read_bytes()
+
+    def fail(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tr.torch, "save", lambda obj, f, *a, **k: (f.write(b"half"), fail()))
+    with pytest.raises(KeyboardInterrupt):
+        train_postfilter(str(tiny_weights / "train"), "baseline", steps=1, out=str(out), batch=2, crop=32,
+                         channels=8, layers=3, progress=False, say=lambda *a: None)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.pt"]

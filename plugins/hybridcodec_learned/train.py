@@ -9,6 +9,7 @@ originals (MSE).  Fixed seed, progress bar, a checkpoint every few minutes, and
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import shlex
@@ -21,6 +22,7 @@ import torch
 from PIL import Image
 
 import hybridcodec
+from hybridcodec._files import write_atomic
 
 from .model import PostFilterNet, strength
 from .postfilter import weights_path
@@ -104,6 +106,14 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
     against it as it goes."""
     if preset not in FAMILY_OF_PRESET:
         raise hybridcodec.CodecError(f"train postfilter takes --preset {', '.join(FAMILY_OF_PRESET)}")
+    for name, value, low in (("steps", steps, 1), ("batch", batch, 1), ("channels", channels, 1),
+                             ("layers", layers, 2), ("crop", crop, 16), ("threads", 1 if threads is None else threads, 1)):
+        if int(value) != value or value < low:
+            raise hybridcodec.CodecError(f"--{name} must be a whole number of at least {low}, not {value}")
+    if crop % 2:
+        raise hybridcodec.CodecError(f"--crop must be even, not {crop}")
+    if not lr > 0 or not math.isfinite(lr) or (hours is not None and not hours > 0):
+        raise hybridcodec.CodecError("--lr and --hours must be positive numbers")
     files = sorted(str(p) for p in Path(data).rglob("*") if p.suffix.lower() in _EXT)
     if not files:
         raise hybridcodec.CodecError(f"no training images in {data}")
@@ -169,8 +179,8 @@ def _train(files, preset, target, steps, hours, resume, seed, batch, crop, chann
         bar.close()
     seconds = time.perf_counter() - start
     _checkpoint(ckpt, net, opt, step, seconds, rng, prints)
-    torch.save({"channels": channels, "layers": layers,
-                "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()}}, target)
+    _save(target, {"channels": channels, "layers": layers,
+                   "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()}})
     record = {
         "file": target.name,
         "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
@@ -181,7 +191,7 @@ def _train(files, preset, target, steps, hours, resume, seed, batch, crop, chann
         "lr": lr, "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
         "fingerprints": prints,
     }
-    target.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+    write_atomic(target.with_suffix(".json"), (json.dumps(record, indent=1) + "\n").encode())
     say(f"wrote {target} after {step} steps, {seconds / 60:.1f} min; training-set gain {gain:+.2f} dB")
     return target
 
@@ -195,9 +205,13 @@ def fingerprint(net) -> str:
     return h.hexdigest()[:16]
 
 
+def _save(path, obj):
+    """torch.save, atomically: an interrupted run never leaves a half-written file."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    write_atomic(path, buf.getvalue())
+
+
 def _checkpoint(path, net, opt, step, seconds, rng, prints):
-    tmp = path.with_suffix(".ckpt.tmp")
-    torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
-                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                "fingerprints": prints}, tmp)
-    tmp.replace(path)
+    _save(path, {"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
+                 "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "fingerprints": prints})
