@@ -10,10 +10,10 @@ import argparse
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
 
 import hybridcodec
 from _kodak import load_kodak
+from bdrate import curve
 
 QUALITIES = [5, 10, 20, 30, 40, 50, 60, 75, 85, 92]
 
@@ -22,18 +22,6 @@ def _init():
     import torch
 
     torch.set_num_threads(1)
-
-
-def _point(args):
-    spec, img, q = args
-    data = hybridcodec.encode(img, pipeline=spec, quality=q)
-    return 8 * len(data) / (img.shape[0] * img.shape[1]), hybridcodec.psnr(img, hybridcodec.decode(data))
-
-
-def _curve(pool, spec, images):
-    jobs = [(spec, img, q) for q in QUALITIES for img in images]
-    res = np.array(list(pool.map(_point, jobs, chunksize=4))).reshape(len(QUALITIES), len(images), 2)
-    return res[:, :, 0].mean(1), res[:, :, 1].mean(1)
 
 
 def main(argv=None):
@@ -45,8 +33,8 @@ def main(argv=None):
     images = [im for _, im in load_kodak(args.data)]
     with ProcessPoolExecutor(args.jobs, initializer=_init) as pool:
         for preset in args.presets.split(","):
-            plain = _curve(pool, preset, images)
-            filt = _curve(pool, preset + "+cnn", images)
+            plain = curve(preset, images, QUALITIES, pool)
+            filt = curve(preset + "+cnn", images, QUALITIES, pool)
             gains = {q: filt[1][i] - plain[1][i] for i, q in enumerate(QUALITIES)}
             print(f"{preset}+cnn vs {preset}: BD-rate {hybridcodec.bd_rate(*plain, *filt):+.2f} % "
                   f"(28-38 dB), BD-PSNR {hybridcodec.bd_psnr(*plain, *filt):+.3f} dB")

@@ -35,6 +35,8 @@ def main(argv=None) -> int:
     shipped, runs = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for fam in args.families.split(","):
+            if not (WEIGHTS / f"postfilter-{fam}.json").exists():
+                ap.error(f"no shipped postfilter-{fam}.json (families: dct, dwt)")
             shipped[fam] = json.loads((WEIGHTS / f"postfilter-{fam}.json").read_text())
             cmd = shlex.split(shipped[fam]["command"])
             cmd = [str(exe), *cmd[1:], "--out", f"{tmp}/postfilter-{fam}.pt", "--quiet"]
