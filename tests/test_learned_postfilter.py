@@ -1,5 +1,7 @@
 """The CNN post-filter plugin (plugins/): skipped when torch or the plugin is missing."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -232,9 +234,15 @@ def test_train_keeps_existing_weights_when_interrupted(tiny_weights, tmp_path, m
     def fail(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tr.torch, "save", lambda obj, f, *a, **k: (f.write(b"half"), fail()))
+    monkeypatch.setattr(tr.torch, "save", lambda obj, f, *a, **k: (Path(f).write_bytes(b"half"), fail()))
     with pytest.raises(KeyboardInterrupt):
         train_postfilter(str(tiny_weights / "train"), "baseline", steps=1, out=str(out), batch=2, crop=32,
                          channels=8, layers=3, progress=False, say=lambda *a: None)
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.pt"]
+
+
+def test_weights_file_is_what_a_direct_torch_save_writes(tiny_weights, tmp_path):
+    state = torch.load(tiny_weights / "postfilter-dct.pt", weights_only=True)
+    torch.save(state, tmp_path / "postfilter-dct.pt")  # archive root named after the file
+    assert (tmp_path / "postfilter-dct.pt").read_bytes() == (tiny_weights / "postfilter-dct.pt").read_bytes()

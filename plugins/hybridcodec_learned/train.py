@@ -9,11 +9,12 @@ originals (MSE).  Fixed seed, progress bar, a checkpoint every few minutes, and
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
+import os
 import shlex
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -206,10 +207,12 @@ def fingerprint(net) -> str:
 
 
 def _save(path, obj):
-    """torch.save, atomically: an interrupted run never leaves a half-written file."""
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    write_atomic(path, buf.getvalue())
+    """torch.save, atomically: an interrupted run never leaves a half-written file.  It
+    saves under the final name in a private folder (torch names the archive's root after
+    the file, so the bytes and sha256 are those of a direct save) and renames it."""
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".save-") as tmp:
+        torch.save(obj, Path(tmp) / path.name)
+        os.replace(Path(tmp) / path.name, path)
 
 
 def _checkpoint(path, net, opt, step, seconds, rng, prints):
