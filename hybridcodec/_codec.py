@@ -11,7 +11,7 @@ from ._container import FLAG_CHANNEL_AXIS, Chunk, Header, read_container, read_h
 from ._errors import CodecError
 from ._image import MODES, as_uint8_image
 from ._pipeline import PRESETS, Pipeline
-from ._stage import Context
+from ._run import decode_alpha, encode_alpha, encode_planes, reconstruct
 
 __all__ = ["encode", "decode", "info", "metadata", "DEFAULT_MAX_PIXELS"]
 
@@ -104,8 +104,6 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
             if len(blob):
                 extra.append(Chunk(ctype, _FILE, bytes(blob)))
     if c == 4:
-        from ._alpha import encode_alpha
-
         extra.append(Chunk(_ALPHA, _FILE, encode_alpha(arr[:, :, 3])))
     if targets:
         from ._ratecontrol import search_quality
@@ -117,39 +115,22 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
 def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float, extra=()) -> bytes:
     h, w, c = arr.shape
     alpha = c == 4
-    if alpha:
-        arr, c = arr[:, :, :3], 3
-    layouts = pipe.layouts(h, w, c)
-    ctx = Context(w, h, c, q, transform=pipe.transform_name)
-    planes = [arr[:, :, i].astype(np.float32) - 128.0 for i in range(c)]
-    for stage, layout in zip(pipe.forward, layouts):
-        planes = stage.encode(planes, layout, ctx)
-    payload = pipe.entropy.encode(planes, layouts[-1], ctx)
+    payload, ctx, layouts = encode_planes(pipe, arr[:, :, :3] if alpha else arr, q)
     if pipe.postfilters:
-        decoded = _reconstruct(pipe, layouts, payload, ctx)
+        decoded = reconstruct(pipe, layouts, payload, ctx)
         for stage in pipe.postfilters:
-            stage.encode(arr.astype(np.float32), decoded, ctx)
+            stage.encode(arr[:, :, :3].astype(np.float32), decoded, ctx)
             decoded = stage.decode(decoded, ctx)
-    header = Header(w, h, 4 if alpha else c, q, pipe.spec(), FLAG_CHANNEL_AXIS if axis else 0)
+    header = Header(w, h, c, q, pipe.spec(), FLAG_CHANNEL_AXIS if axis else 0)
     chunks = [Chunk(_DATA, pipe.entropy.index, payload)]
     for index in sorted(ctx.side):
         chunks += [Chunk(_SIDE, index, p) for p in ctx.side[index]]
     return write_container(header, chunks + list(extra))
 
 
-def _reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context) -> np.ndarray:
-    """Entropy decode and inverse stages: float32 H x W x C image, 0..255 scale."""
-    planes = pipe.entropy.decode(payload, layouts[-1], ctx)
-    for stage, layout in zip(reversed(pipe.forward), reversed(layouts[:-1])):
-        planes = stage.decode(planes, layout, ctx)
-    return np.dstack(planes).astype(np.float32, copy=False) + np.float32(128.0)
-
-
 def _alpha_plane(payload, header, ctx, shape) -> np.ndarray:
     if payload is None:  # cut off before the alpha chunk
         return np.full(shape, 255, np.float32)
-    from ._alpha import decode_alpha
-
     plane = decode_alpha(payload, header.height, header.width, ctx)
     if plane.shape != shape:
         plane = _finish_reduce(plane[:, :, None], *shape)[:, :, 0]
@@ -209,8 +190,8 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
         raise CodecError(f"reduce must be 1, 2, 4 or 8; got {reduce!r}")
     header, chunks, pipe = _open(data, max_pixels, bool(allow_truncated))
     colour = 3 if header.channels == 4 else header.channels
-    ctx = Context(header.width, header.height, colour, header.quality, reduce=int(reduce),
-                  allow_truncated=bool(allow_truncated), transform=pipe.transform_name)
+    ctx = pipe.context(header.width, header.height, colour, header.quality, reduce=int(reduce),
+                       allow_truncated=bool(allow_truncated))
     payload = alpha = None
     for c in chunks:
         if c.type == _DATA and c.stage == pipe.entropy.index and payload is None:
@@ -229,7 +210,7 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
         raise CodecError("corrupt .hcx file: an RGBA file without its alpha chunk")
     try:
         layouts = pipe.layouts(header.height, header.width, colour)
-        image = _reconstruct(pipe, layouts, payload, ctx)
+        image = reconstruct(pipe, layouts, payload, ctx)
         if reduce > 1:
             image = _finish_reduce(image, -(-header.height // reduce), -(-header.width // reduce))
         else:

@@ -6,7 +6,7 @@ import re
 
 from ._errors import CodecError
 from ._registry import get_stage
-from ._stage import KINDS, PlaneInfo, Stage
+from ._stage import KINDS, Context, PlaneInfo, Stage
 
 __all__ = ["Pipeline", "PRESETS", "parse_spec"]
 
@@ -160,23 +160,42 @@ class Pipeline:
         return next(s for s in self.stages if s.kind == "entropy")
 
     @property
-    def transform_name(self) -> str:
-        """Name of the first transform stage ("" if none)."""
-        return next((s.name for s in self.stages if s.kind == "transform"), "")
+    def family(self) -> str:
+        """Artifact family of the last transform stage ("" if none): what post-filters
+        pick their weights by."""
+        return next((s.family or s.name for s in reversed(self.stages) if s.kind == "transform"), "")
 
     @property
     def postfilters(self) -> list[Stage]:
         return [s for s in self.stages if s.kind == "postfilter"]
 
+    def rate_knob(self) -> bool:
+        """True when the quality changes the rate (some stage's :meth:`Stage.rate_knob`)."""
+        return any(s.rate_knob() for s in self.stages)
+
     def layouts(self, height: int, width: int, channels: int) -> list[tuple[PlaneInfo, ...]]:
-        """Plane layouts entering each forward stage and, last, the entropy stage."""
-        planes = tuple(PlaneInfo((height, width)) for _ in range(channels))
+        """Plane layouts entering each forward stage and, last, the entropy stage.
+
+        Pixels enter as integer planes (8-bit samples minus 128)."""
+        planes = tuple(PlaneInfo((height, width), integer=True) for _ in range(channels))
         out = [planes]
         for stage in self.forward:
             planes = stage.layout(planes)
             out.append(planes)
         out[-1] = self.entropy.layout(out[-1])
+        if self.entropy.needs_model and self.model(out) is None:
+            before = self.forward[-1].name if self.forward else "nothing"
+            raise CodecError(f"{self.entropy.name!r} codes with the entropy model of the stage before it, "
+                             f"and {before!r} offers none; use an adaptive coder such as arith")
         return out
+
+    def model(self, layouts):
+        """The entropy model the last forward stage offers for its output (None: none)."""
+        return self.forward[-1].entropy_model(layouts[-1]) if self.forward else None
+
+    def context(self, width: int, height: int, channels: int, quality: float, **options) -> Context:
+        """A fresh :class:`Context` for coding one image with this pipeline."""
+        return Context(width, height, channels, quality, family=self.family, **options)
 
     def __repr__(self) -> str:
         return f"Pipeline({self.spec()!r})"

@@ -28,9 +28,9 @@ def search_quality(encode_at, arr: np.ndarray, pipe, target_bpp=None, target_psn
 
     Size and PSNR grow with quality, so about 14 encodes settle any target.
     """
-    if not any(s.kind == "quantizer" for s in pipe.stages):
-        raise CodecError("rate control needs a pipeline with a quantizer; "
-                         f"{pipe.spec()!r} has none (it is lossless or fixed-rate)")
+    if not pipe.rate_knob():
+        raise CodecError("rate control needs a pipeline whose rate the quality sets (a quantizer, or a "
+                         f"stage with a rate parameter); {pipe.spec()!r} has none (it is lossless or fixed-rate)")
     h, w = arr.shape[:2]
     cache: dict[int, bytes] = {}
 

@@ -8,18 +8,83 @@ shape from the file header alone and can check sizes before allocating.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 
 from ._errors import CodecError
 from ._params import Param, format_value
 
-__all__ = ["KINDS", "PlaneInfo", "Context", "Stage"]
+__all__ = ["KINDS", "Band", "PlaneInfo", "Context", "Stage"]
 
 # Order in which kinds may appear in a pipeline.
 KINDS = ("colour", "transform", "quantizer", "entropy", "postfilter")
+
+
+@dataclass(frozen=True)
+class Band:
+    """One band of a transform's coefficients, as consumers (quantizers, context
+    models, entropy models) see it without knowing the transform.
+
+    A plane with bands is read through its *band-major* flat vector
+    (:meth:`PlaneInfo.flat`), in which each band is one contiguous ``h x w`` block.
+
+    Attributes
+    ----------
+    key : str
+        Name, unique within its plane (``"LL"``, ``"3HL"``, ``"2,1"``); references use it.
+    shape : (int, int)
+        ``(h, w)`` of the band.
+    offset : int
+        Where the band starts in the plane's band-major flat vector.
+    gain : float
+        Synthesis energy gain: the squared L2 norm of the pixels made by one unit
+        coefficient.  A quantizer step ``s / sqrt(gain)`` gives every band the same
+        distortion in pixels.
+    order : int
+        Coding rank, coarse to fine: coders take the bands of all planes sorted by
+        ``(order, plane, position in the plane's list)``.
+    reduce : int
+        Needed by decodes at ``1 / 2**r`` of the size for ``r < reduce`` (a large
+        number: always needed); a reduced decode reads only the bands it needs.
+    context : int
+        Statistics class, 0..47, for adaptive coders: bands that share it share
+        probability estimates.  The built-in transforms use 0 (predicted bands),
+        1..16 (wavelet levels) and 17..31 (DCT frequency groups); 32..47 are free.
+    predict : bool
+        A smooth band (a low-pass or DC band) that coders may code as prediction
+        residuals.
+    tiled : bool
+        The band holds one coefficient per block of a block transform, so its
+        neighbours lie a block apart in the image.
+    parents : tuple
+        Up to two references ``(key, sy, sx)`` or ``None`` to bands of the same plane
+        that are coded earlier and predict this band's magnitudes; ``sy``/``sx`` map
+        coordinates: -1 halves, 0 keeps, 1 doubles.
+    sibling : tuple or None
+        One more reference ``(key, sy, sx)`` in the same plane, coded earlier.
+    luma : bool
+        In a chroma plane, the band of the same ``key`` in the first (luma) plane is
+        a reference (coordinates scaled by the bands' sizes).
+    """
+
+    key: str
+    shape: tuple
+    offset: int
+    gain: float = 1.0
+    order: int = 0
+    reduce: int = 1 << 16
+    context: int = 0
+    predict: bool = False
+    tiled: bool = False
+    parents: tuple = ()
+    sibling: Optional[tuple] = None
+    luma: bool = False
+
+    @property
+    def size(self) -> int:
+        return int(self.shape[0]) * int(self.shape[1])
 
 
 @dataclass(frozen=True)
@@ -29,31 +94,49 @@ class PlaneInfo:
     Attributes
     ----------
     shape : tuple of int
-        Array shape.  ``form == "pixels"``: ``(h, w)``; ``form == "blocks"``:
-        ``(blocks_y, blocks_x, B, B)``.
+        Array shape.  ``form == "pixels"``: ``(h, w)``; ``"blocks"`` (``dct``):
+        ``(blocks_y, blocks_x, B, B)``; ``"subbands"`` (wavelets): ``(n,)``.
     role : str
         ``"luma"`` or ``"chroma"``; quantizers and coders pick tables by it.
     form : str
-        ``"pixels"`` or ``"blocks"`` (a stage may introduce new forms).
+        A name for the array's layout (``"pixels"``, ``"blocks"``, ``"subbands"``,
+        or any new name); stages that work on any transform read ``bands`` instead.
     integer : bool
-        True once the values are integers (after a quantizer or a reversible
+        True once the values are integers (pixels, after a quantizer or a reversible
         transform); entropy coders need this.
-    extra : tuple
-        Stage-specific facts, as ``(key, value)`` pairs.
+    bands : tuple of Band
+        The transform's coefficients, band by band (empty for pixels).
+    axes : tuple of int
+        Axis permutation that brings the array into band-major order (empty: the
+        array is already flat and band-major).
     """
 
     shape: tuple
     role: str = "luma"
     form: str = "pixels"
     integer: bool = False
-    extra: tuple = ()
+    bands: tuple = ()
+    axes: tuple = ()
 
     @property
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return dict(self.extra).get(key, default)
+    def flat(self, plane: np.ndarray) -> np.ndarray:
+        """The plane as its band-major flat vector (a view when the plane already is one)."""
+        plane = np.asarray(plane)
+        return (plane.transpose(self.axes) if self.axes else plane).reshape(-1)
+
+    def unflat(self, flat: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`flat`: an array of ``shape`` from a band-major vector."""
+        if not self.axes:
+            return flat.reshape(self.shape)
+        shape = tuple(self.shape[a] for a in self.axes)
+        return flat.reshape(shape).transpose(np.argsort(self.axes))
+
+    def quantized(self) -> "PlaneInfo":
+        """The same plane holding integers (what a quantizer's layout returns)."""
+        return replace(self, integer=True)
 
 
 @dataclass
@@ -67,7 +150,9 @@ class Context:
     side: dict = field(default_factory=dict)  # stage index -> list of bytes
     reduce: int = 1  # decode at 1/reduce of the full size (1, 2, 4 or 8)
     allow_truncated: bool = False  # decode what a cut-short stream holds; the rest is zero
-    transform: str = ""  # name of the pipeline's transform stage, for stages that adapt to it
+    family: str = ""  # artifact family of the pipeline's transform (Stage.family), for post-filters
+    model: Any = None  # the EntropyModel offered to the entropy stage (None: none offered)
+    scratch: dict = field(default_factory=dict)  # per-image state a stage keeps between its calls
 
     @property
     def reduce_levels(self) -> int:
@@ -97,7 +182,9 @@ class Stage:
       ``encode(planes, layout, ctx) -> planes`` and
       ``decode(planes, layout, ctx) -> planes``.
     * entropy stages end the forward path: ``encode(planes, layout, ctx) -> bytes``
-      and ``decode(payload, layout, ctx) -> planes``.
+      and ``decode(payload, layout, ctx) -> planes``.  ``ctx.model`` holds the
+      entropy model offered by the stage before (see :meth:`entropy_model`); a
+      stage with ``needs_model = True`` codes with it, others may ignore it.
     * postfilter stages run on the decoded image (float32, H x W x C, 0..255):
       ``encode(original, decoded, ctx) -> None`` may emit side data with
       ``ctx.emit(self.index, payload)``, and ``decode(image, ctx) -> image``
@@ -108,6 +195,8 @@ class Stage:
 
     name: ClassVar[str] = ""
     kind: ClassVar[str] = ""
+    family: ClassVar[str] = ""  # transforms: the family of artifacts it leaves (post-filters pick weights by it)
+    needs_model: ClassVar[bool] = False  # entropy stages that code with an offered EntropyModel
     params: ClassVar[tuple[Param, ...]] = ()
     doc: ClassVar[str] = ""
     index: int = -1  # position in the pipeline, set by the pipeline
@@ -141,6 +230,18 @@ class Stage:
     def layout(self, planes: tuple[PlaneInfo, ...]) -> tuple[PlaneInfo, ...]:
         """Layout of this stage's output given its input's; raise CodecError if unusable."""
         return planes
+
+    def rate_knob(self) -> bool:
+        """True when ``ctx.quality`` changes how many bits this stage's output costs
+        (quantizers, transforms that round by a quality-dependent step); rate control
+        needs one such stage in the pipeline."""
+        return self.kind == "quantizer"
+
+    def entropy_model(self, layout: tuple[PlaneInfo, ...]):
+        """An :class:`~hybridcodec.EntropyModel` for the planes this stage outputs
+        (``layout``), offered to an entropy stage that comes right after it; None
+        (the default) offers none."""
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.spec()}>"

@@ -83,7 +83,7 @@ def test_gains_match_brute_force_energy():
 
 def test_deadzone_quantizer_properties():
     stage = hybridcodec.get_stage("deadzone")(rounding=0.3, recon=0.4, isolated=0.3)
-    info = hybridcodec.PlaneInfo((1, 1, 4, 4), form="blocks")
+    (info,) = hybridcodec.get_stage("dct")(block=4).layout((hybridcodec.PlaneInfo((4, 4)),))
     ctx = hybridcodec.Context(1, 1, 1, 50)
     step = 32.0  # quality 50
     c = np.array([0, 0.69, 0.71, -0.71, 1.69, -2.6, 5.0, 0.2] * 2, np.float32).reshape(1, 1, 4, 4) * step

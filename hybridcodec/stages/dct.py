@@ -8,7 +8,8 @@ import scipy.fft
 from .._errors import CodecError
 from .._params import Param
 from .._registry import register_stage
-from .._stage import PlaneInfo, Stage
+from .._stage import Band, PlaneInfo, Stage
+from ..entropy.rle import zigzag_order
 
 __all__ = ["BlockDCT"]
 
@@ -26,6 +27,7 @@ class BlockDCT(Stage):
 
     name = "dct"
     kind = "transform"
+    family = "dct"
     doc = "orthonormal block DCT-II"
     params = (Param("block", int, 8, "block size", choices=(4, 8, 16)),)
 
@@ -36,7 +38,9 @@ class BlockDCT(Stage):
             if p.form != "pixels":
                 raise CodecError("dct needs pixel planes; put it after the colour stages")
             h, w = p.shape
-            out.append(PlaneInfo((-(-h // b), -(-w // b), b, b), role=p.role, form="blocks"))
+            nby, nbx = -(-h // b), -(-w // b)
+            out.append(PlaneInfo((nby, nbx, b, b), role=p.role, form="blocks", bands=dct_bands(nby, nbx, b),
+                                 axes=(2, 3, 0, 1)))
         return tuple(out)
 
     def encode(self, planes, layout, ctx):
@@ -67,3 +71,23 @@ class BlockDCT(Stage):
             plane = np.pad(plane, ((0, ph - h), (0, pw - w)), mode="edge")
         blocks = plane.reshape(ph // b, b, pw // b, b).transpose(0, 2, 1, 3)
         return scipy.fft.dctn(blocks.astype(np.float32, copy=False), axes=(2, 3), norm="ortho")
+
+
+def dct_bands(nby: int, nbx: int, b: int) -> tuple[Band, ...]:
+    """One band per frequency ``(u, v)`` holding it across all blocks, in zigzag coding
+    order; each refers to the two lower frequencies of the same block (parents) and,
+    in chroma, to luma.  Orthonormal: every gain is 1."""
+    pos = {int(nat): f for f, nat in enumerate(zigzag_order(b))}
+    out = []
+    for nat in range(b * b):
+        u, v = divmod(nat, b)
+        f = pos[nat]
+        reduce = next((r for r in range(16) if max(u, v) >= max(1, b >> r)), 1 << 16)
+        if f == 0:
+            out.append(Band("0,0", (nby, nbx), 0, order=0, reduce=reduce, predict=True, tiled=True))
+            continue
+        up = (f"{u - 1},{v}", 0, 0) if u > 1 or (u == 1 and v > 0) else None
+        left = (f"{u},{v - 1}", 0, 0) if v > 1 or (v == 1 and u > 0) else None
+        out.append(Band(f"{u},{v}", (nby, nbx), nat * nby * nbx, order=f, reduce=reduce,
+                        context=17 + min((u + v) * 8 // b, 14), tiled=True, parents=(up, left), luma=True))
+    return tuple(out)

@@ -10,8 +10,8 @@ import numpy as np
 from .._errors import CodecError
 from .._params import Param
 from .._registry import register_stage
+from .._bands import check_bands
 from .._stage import PlaneInfo, Stage
-from ..wavelets.subbands import band_gains
 
 __all__ = ["DeadZone", "base_step"]
 
@@ -37,10 +37,10 @@ class DeadZone(Stage):
     reconstructed ``recon`` of the way into that bin (0.5 = its middle; less suits
     the peaked distributions of transform coefficients).
 
-    After ``dwt``, each subband's step is ``step / sqrt(gain)`` with ``gain`` the
-    energy of its synthesis basis, so equal steps mean equal distortion in pixels;
-    chroma planes take ``chroma`` times the luma step.  After ``dct`` (orthonormal)
-    the step is the same for every coefficient.
+    Works after any transform that publishes bands: each band's step is
+    ``step / sqrt(gain)`` with ``gain`` the energy of its synthesis basis, so equal
+    steps mean equal distortion in pixels (after ``dct``, orthonormal, every step is
+    the same); chroma planes take ``chroma`` times the luma step.
     """
 
     name = "deadzone"
@@ -57,48 +57,56 @@ class DeadZone(Stage):
     )
 
     def layout(self, planes):
-        for p in planes:
-            if p.form not in ("subbands", "blocks"):
-                raise CodecError("deadzone needs transform coefficients; put dwt or dct before it")
-        return tuple(PlaneInfo(p.shape, p.role, p.form, True, p.extra) for p in planes)
+        check_bands(planes, "deadzone")
+        return tuple(p.quantized() for p in planes)
 
-    def _steps(self, info: PlaneInfo, ctx) -> np.ndarray | float:
+    def _steps(self, info: PlaneInfo, ctx) -> np.ndarray | np.float32:
+        """One step per coefficient, in the plane's own array shape (a scalar when all
+        bands share one)."""
         step = base_step(ctx.quality) * (self.chroma if info.role == "chroma" else 1.0)
-        if info.form == "blocks":
-            return np.float32(step)
-        return _subband_steps(info.get("bands"), info.get("engine"), info.get("levels"),
-                              info.get("mode"), step)
+        steps = _band_steps(info.bands, step)
+        if steps.size == 1:
+            return steps[0]
+        return info.unflat(steps)
 
     def encode(self, planes, layout, ctx):
         out = []
         for c, info in zip(planes, layout):
             mag = np.abs(c) / self._steps(info, ctx)
             q = np.floor(mag + np.float32(self.rounding))
-            if self.isolated < self.rounding and info.form == "subbands":
-                _drop_isolated(q, mag, info.get("bands"), self.isolated)
+            if self.isolated < self.rounding and not all(b.tiled for b in info.bands):
+                flat = np.ascontiguousarray(info.flat(q))  # a view of q for flat planes
+                _drop_isolated(flat, info.flat(mag), info.bands, self.isolated)
+                q = info.unflat(flat)
             out.append((np.sign(c) * q).astype(np.int32))
         return out
 
     def decode(self, planes, layout, ctx):
         out = []
+        shift = np.float32(self.recon - self.rounding)
         for k, info in zip(planes, layout):
+            # bin [|q| - rounding, |q| + 1 - rounding) * step; reconstruct `recon` into it
             steps = self._steps(info, ctx)
-            if info.form == "subbands":
-                steps = steps[: len(k)]  # a reduced-size decode brings only the coarse bands
-                out.append(_dequantize(k, steps, np.float32(self.recon - self.rounding)))
-            else:  # bin [|q| - rounding, |q| + 1 - rounding) * step; reconstruct `recon` into it
+            if np.ndim(steps) == 0:
                 k = k.astype(np.float32)
-                out.append((k + np.sign(k) * np.float32(self.recon - self.rounding)) * steps)
+                out.append((k + np.sign(k) * shift) * steps)
+            else:
+                flat = _dequantize(np.ascontiguousarray(info.flat(k)), info.flat(steps), shift)
+                out.append(info.unflat(flat))
         return out
 
 
 @lru_cache(maxsize=64)
-def _subband_steps(bands, engine, levels, mode, step) -> np.ndarray:
-    gains = band_gains(engine, levels, mode)
-    if len(gains) != len(bands):
-        raise CodecError("deadzone: band layout does not match the transform")
+def _band_steps(bands, step) -> np.ndarray:
+    """``step / sqrt(gain)`` repeated over each band, in band-major order; one value
+    when every band has the same gain."""
+    gains = np.array([b.gain for b in bands], np.float64)
     per_band = (step / np.sqrt(gains)).astype(np.float32)
-    out = np.repeat(per_band, [shape[0] * shape[1] for _, _, shape in bands])
+    if np.all(per_band == per_band[0]):
+        out = per_band[:1]
+    else:
+        ordered = sorted(zip((b.offset for b in bands), per_band, (b.size for b in bands)))
+        out = np.repeat(np.array([v for _, v, _ in ordered], np.float32), [n for _, _, n in ordered])
     out.setflags(write=False)
     return out
 
@@ -114,18 +122,18 @@ def _dequantize(k, steps, shift):
 
 def _drop_isolated(q, mag, bands, rounding):
     """Re-quantize, with a wider dead zone, the coefficients whose 8 neighbours in their
-    band all quantize to zero: a lone non-zero value costs many bits for little gain."""
+    band all quantize to zero: a lone non-zero value costs many bits for little gain.
+    ``q`` and ``mag`` are band-major flat views (``q`` is written through).  Tiled bands
+    (one coefficient per block) are left alone: measured for wavelet subbands only."""
     import cv2
 
-    off = 0
-    for _, _, (h, w) in bands:
-        n = h * w
-        if n:
-            band = q[off : off + n].reshape(h, w)
+    for b in bands:
+        h, w = b.shape
+        if b.size and not b.tiled:
+            band = q[b.offset : b.offset + b.size].reshape(h, w)
             nz = (band != 0).astype(np.float32)
             around = cv2.boxFilter(nz, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT) - nz
             lone = (around == 0) & (band == 1)
             if lone.any():
-                m = mag[off : off + n].reshape(h, w)
+                m = mag[b.offset : b.offset + b.size].reshape(h, w)
                 band[lone] = np.floor(m[lone] + np.float32(rounding))
-        off += n

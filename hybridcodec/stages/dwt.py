@@ -9,8 +9,8 @@ import pywt
 from .._errors import CodecError
 from .._params import Param
 from .._registry import register_stage
-from .._stage import PlaneInfo, Stage
-from ..wavelets.subbands import WaveletPlan, auto_levels
+from .._stage import Band, PlaneInfo, Stage
+from ..wavelets.subbands import WaveletPlan, auto_levels, band_gains
 
 __all__ = ["DWT", "Int53"]
 
@@ -19,6 +19,7 @@ _PYWT_WAVELETS = tuple(pywt.wavelist(kind="discrete"))
 
 class _Wavelet(Stage):
     kind = "transform"
+    family = "dwt"
     engine = ""
     integer = False
 
@@ -43,10 +44,8 @@ class _Wavelet(Stage):
     def layout(self, planes):
         out = []
         for p, plan in zip(planes, self.plans(planes)):
-            bands = tuple((b.level, b.orient, b.shape) for b in plan.bands)
             out.append(PlaneInfo((plan.size,), role=p.role, form="subbands", integer=self.integer,
-                                 extra=(("bands", bands), ("levels", plan.levels),
-                                        ("engine", plan.engine), ("mode", plan.mode))))
+                                 bands=wavelet_bands(plan)))
         return tuple(out)
 
     def encode(self, planes, layout, ctx):
@@ -93,3 +92,25 @@ class Int53(_Wavelet):
     engine = "legall53"
     integer = True
     params = (Param("levels", int, 0, "decomposition levels; 0 = from the image size", min=0, max=8),)
+
+
+# Context classes of the coefficient coder: 1 + 2 * (level - 1) + (HH), levels past 8 share
+_ORIENTS = ("HL", "LH", "HH")
+
+
+def wavelet_bands(plan: WaveletPlan) -> tuple[Band, ...]:
+    """The typed band list of one plane: LL first (predicted), then each level from the
+    coarsest; a detail band refers to the same orientation one level coarser (its
+    parent), LH and HH to the HL band of their level (sibling), chroma to luma."""
+    gains = band_gains(plan.engine, plan.levels, plan.mode)
+    out = []
+    for b, gain in zip(plan.bands, gains):
+        if b.orient == "LL":
+            out.append(Band("LL", b.shape, b.offset, float(gain), order=0, predict=True))
+            continue
+        parent = ((f"{b.level + 1}{b.orient}", -1, -1),) if b.level < plan.levels else ()
+        sibling = None if b.orient == "HL" else (f"{b.level}HL", 0, 0)
+        out.append(Band(f"{b.level}{b.orient}", b.shape, b.offset, float(gain), order=(1 << 10) - b.level,
+                        reduce=b.level, context=1 + 2 * min(b.level - 1, 7) + (b.orient == "HH"),
+                        parents=parent, sibling=sibling, luma=True))
+    return tuple(out)

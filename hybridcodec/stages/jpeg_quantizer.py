@@ -10,7 +10,7 @@ from scipy.ndimage import map_coordinates
 from .._errors import CodecError
 from .._params import Param
 from .._registry import register_stage
-from .._stage import PlaneInfo, Stage
+from .._stage import Stage
 
 __all__ = ["JPEGQuantizer", "quant_table", "ANNEX_K_LUMA", "ANNEX_K_CHROMA"]
 
@@ -79,7 +79,7 @@ class JPEGQuantizer(Stage):
         for p in planes:
             if p.form != "blocks":
                 raise CodecError("jpegq needs block coefficients; put a dct stage before it")
-        return tuple(PlaneInfo(p.shape, p.role, p.form, True, p.extra) for p in planes)
+        return tuple(p.quantized() for p in planes)
 
     def _steps(self, role: str, block: int, ctx) -> np.ndarray:
         return quant_table(self.table, role, block, ctx.quality)

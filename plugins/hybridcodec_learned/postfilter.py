@@ -68,13 +68,16 @@ class CNNPostFilter(Stage):
     name = "cnn"
     kind = "postfilter"
     doc = "learned residual CNN post-filter (one weight file per transform family)"
-    params = (Param("weights", str, "auto", "weight family; auto = from the pipeline's transform",
+    params = (Param("weights", str, "auto", "weight family; auto = the pipeline's transform family",
                     choices=("auto",) + FAMILIES),)
 
     def _family(self, ctx) -> str:
-        if self.weights != "auto":
-            return self.weights
-        return "dwt" if ctx.transform in ("dwt", "int53") else "dct"
+        family = ctx.family if self.weights == "auto" else self.weights
+        if family not in FAMILIES:
+            raise CodecError(f"cnn has no weights for transform family {family or 'none'!r} (it has weights "
+                             f"for {', '.join(FAMILIES)}); train them with `hybridcodec train postfilter`, "
+                             "or drop +cnn from the pipeline")
+        return family
 
     def encode(self, original, decoded, ctx):
         net, digest = load_weights(str(weights_path(self._family(ctx))))

@@ -1,0 +1,59 @@
+"""Running a pipeline over an image's planes: one code path for the colour planes and
+for the alpha plane (coded by an ordinary pipeline, ``ALPHA_PIPELINE``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ._errors import CodecError
+from ._pipeline import Pipeline
+from ._stage import Context
+
+__all__ = ["ALPHA_PIPELINE", "encode_planes", "reconstruct", "encode_alpha", "decode_alpha"]
+
+#: Alpha planes are stored losslessly, beside the colour pipeline, by this pipeline.
+ALPHA_PIPELINE = "int53|arith"
+
+
+def encode_planes(pipe: Pipeline, arr: np.ndarray, quality: float) -> tuple[bytes, Context, list]:
+    """Run the forward stages and the entropy stage on ``arr`` (uint8, H x W x C).
+    Returns the coded payload, the context (holding the stages' side data) and the layouts."""
+    h, w, c = arr.shape
+    layouts = pipe.layouts(h, w, c)
+    ctx = pipe.context(w, h, c, quality)
+    ctx.model = pipe.model(layouts)
+    planes = [arr[:, :, i].astype(np.float32) - 128.0 for i in range(c)]
+    for stage, layout in zip(pipe.forward, layouts):
+        planes = stage.encode(planes, layout, ctx)
+    return pipe.entropy.encode(planes, layouts[-1], ctx), ctx, layouts
+
+
+def reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context) -> np.ndarray:
+    """Entropy decode and inverse stages: float32 H x W x C image, 0..255 scale."""
+    ctx.model = pipe.model(layouts)
+    planes = pipe.entropy.decode(payload, layouts[-1], ctx)
+    for stage, layout in zip(reversed(pipe.forward), reversed(layouts[:-1])):
+        planes = stage.decode(planes, layout, ctx)
+    return np.dstack(planes).astype(np.float32, copy=False) + np.float32(128.0)
+
+
+@lru_cache(maxsize=1)
+def _alpha_pipeline() -> Pipeline:
+    return Pipeline(ALPHA_PIPELINE)
+
+
+def encode_alpha(alpha: np.ndarray) -> bytes:
+    """The payload of an ``ALPH`` chunk for a uint8 H x W alpha plane."""
+    return encode_planes(_alpha_pipeline(), alpha[:, :, None], 100)[0]
+
+
+def decode_alpha(payload: bytes, h: int, w: int, ctx: Context) -> np.ndarray:
+    """The alpha plane (float32, 0..255), reduced like the colour planes."""
+    pipe = _alpha_pipeline()
+    actx = pipe.context(w, h, 1, 100, reduce=ctx.reduce, allow_truncated=ctx.allow_truncated)
+    try:
+        return reconstruct(pipe, pipe.layouts(h, w, 1), payload, actx)[:, :, 0]
+    except CodecError as exc:
+        raise CodecError(f"alpha plane: {exc}") from None
