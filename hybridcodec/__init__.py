@@ -13,7 +13,8 @@ from ._metrics import bd_psnr, bd_rate, psnr
 from ._params import Param
 from ._pipeline import PRESETS, Pipeline, parse_spec
 from ._registry import ENTRY_POINT_GROUP, available_stages, get_stage, register_stage
-from ._stage import KINDS, Context, PlaneInfo, Stage
+from ._model import EntropyModel, SymbolTables
+from ._stage import KINDS, Band, Context, PlaneInfo, Stage
 
 __version__ = "0.1.0"
 
@@ -38,6 +39,9 @@ __all__ = [
     "Stage",
     "Param",
     "PlaneInfo",
+    "Band",
+    "EntropyModel",
+    "SymbolTables",
     "Context",
     "KINDS",
     "register_stage",

@@ -11,11 +11,12 @@ __all__ = ["register_stage", "get_stage", "available_stages", "ENTRY_POINT_GROUP
 
 ENTRY_POINT_GROUP = "hybridcodec.stages"
 
-# Stages known to live in packages outside the core, so a missing one gets a useful hint.
-_PLUGIN_HINTS = {
-    "cnn": "the learned stages: pip install -e plugins  (package hybridcodec-learned, needs torch)",
-    "learned": "the learned stages: pip install -e plugins  (package hybridcodec-learned, needs torch)",
-}
+
+def install_hint() -> str:
+    """How to install plugin packages (the learned stages need torch's CPU build first)."""
+    return ("plugins are separate packages; for the learned stages install torch's CPU build first, "
+            "then the plugin: pip install torch==2.13.0 && pip install -e plugins")
+
 
 _stages: dict[str, type[Stage]] = {}
 _entry_points_loaded = False
@@ -63,8 +64,11 @@ def _load_entry_points(name: str | None = None) -> None:
             obj = ep.load()
         except Exception as exc:  # a broken plugin must not break the core
             if name is not None:
+                d = getattr(ep, "dist", None)
+                dist = f"{d.name} {d.version}" if d is not None else ep.value
                 raise StageNotInstalledError(
-                    f"stage {name!r} is installed ({ep.value}) but failed to load: {exc}"
+                    f"stage {name!r} comes from {dist}, which is installed but failed to load "
+                    f"({type(exc).__name__}: {exc}); {install_hint()}"
                 ) from exc
             continue
         if isinstance(obj, type) and issubclass(obj, Stage) and obj.name not in _stages:
@@ -78,11 +82,9 @@ def get_stage(name: str) -> type[Stage]:
     if name not in _stages:
         _load_entry_points(name)
     if name not in _stages:
-        hint = _PLUGIN_HINTS.get(name)
-        if hint:
-            raise StageNotInstalledError(f"stage {name!r} is not installed; install {hint}")
         raise StageNotInstalledError(
-            f"unknown stage {name!r}; installed stages: {', '.join(sorted(available_stages()))}"
+            f"unknown stage {name!r}: it is not installed; installed stages: {', '.join(sorted(available_stages()))}. "
+            f"If it comes from a plugin, install it: {install_hint()}"
         )
     return _stages[name]
 

@@ -167,15 +167,37 @@ def cmd_batch(args) -> int:
     return 1 if failures else 0
 
 
-def cmd_train(args) -> int:
-    try:
-        from hybridcodec_learned.train import train_postfilter
-    except ImportError as exc:
-        raise CodecError(f"training needs the learned stages ({exc}); install them: pip install -e plugins") from None
-    train_postfilter(args.data, args.preset, steps=args.steps, hours=args.hours, resume=args.resume,
-                     out=args.out, seed=args.seed, channels=args.channels, layers=args.layers, lr=args.lr,
-                     threads=args.threads, progress=not args.quiet)
-    return 0
+COMMANDS_GROUP = "hybridcodec.commands"
+
+
+def _plugin_commands(sub) -> None:
+    """Subcommands that plugins add (entry-point group ``hybridcodec.commands``: the
+    name is the command, the object a function ``register(subparsers)``).  A plugin
+    that fails to load still gets its command, which then explains the failure."""
+    from importlib import metadata
+
+    for ep in sorted(metadata.entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        try:
+            ep.load()(sub)
+        except Exception as exc:  # a broken plugin must not break the core CLI
+            dist = ep.dist.name if getattr(ep, "dist", None) is not None else ep.value
+            p = sub.add_parser(ep.name, help=f"(from {dist}, which failed to load)", add_help=False)
+            p.add_argument("rest", nargs=argparse.REMAINDER)
+            p.set_defaults(func=_broken(ep.name, dist, exc))
+
+
+def _broken(name, dist, exc):
+    def run(args) -> int:
+        raise CodecError(f"command {name!r} comes from {dist}, which failed to load ({type(exc).__name__}: "
+                         f"{exc}); {_install_hint()}")
+
+    return run
+
+
+def _install_hint() -> str:
+    from ._registry import install_hint
+
+    return install_hint()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,23 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_batch)
 
-    p = sub.add_parser("train", help="train a learned stage on CPU (needs the plugins package)")
-    tsub = p.add_subparsers(dest="what", required=True)
-    t = tsub.add_parser("postfilter", help="the CNN post-filter of a transform family")
-    t.add_argument("--data", required=True, help="folder of training photos")
-    t.add_argument("--preset", required=True, choices=["baseline", "dct-arith", "wavelet"],
-                   help="compress training crops with this preset (its family's weights are written)")
-    t.add_argument("--steps", type=int, default=6000, help="optimizer steps (default 6000)")
-    t.add_argument("--hours", type=float, help="stop after this much training time")
-    t.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
-    t.add_argument("--out", help="weights file (default: the plugin's weights/postfilter-FAMILY.pt)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--channels", type=int, default=48, help="network width (default 48)")
-    t.add_argument("--layers", type=int, default=8, help="convolution layers (default 8)")
-    t.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (default 5e-4)")
-    t.add_argument("--threads", type=int, help="torch threads (a run repeats bit for bit at a fixed count)")
-    t.add_argument("--quiet", action="store_true")
-    t.set_defaults(func=cmd_train)
+    _plugin_commands(sub)
     return ap
 
 

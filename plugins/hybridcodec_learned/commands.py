@@ -1,0 +1,37 @@
+"""``hybridcodec train``: the learned stages' training commands, added to the core CLI
+through the entry-point group ``hybridcodec.commands`` (torch is imported only when a
+command runs)."""
+
+from __future__ import annotations
+
+__all__ = ["register"]
+
+
+def register(sub) -> None:
+    """Add the ``train`` command to the core CLI's subparsers."""
+    p = sub.add_parser("train", help="train a learned stage on CPU (from hybridcodec-learned)")
+    tsub = p.add_subparsers(dest="what", required=True)
+    t = tsub.add_parser("postfilter", help="the CNN post-filter of a transform family")
+    t.add_argument("--data", required=True, help="folder of training photos")
+    t.add_argument("--preset", required=True, choices=["baseline", "dct-arith", "wavelet"],
+                   help="compress training crops with this preset (its family's weights are written)")
+    t.add_argument("--steps", type=int, default=6000, help="optimizer steps (default 6000)")
+    t.add_argument("--hours", type=float, help="stop after this much training time")
+    t.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    t.add_argument("--out", help="weights file (default: the plugin's weights/postfilter-FAMILY.pt)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--channels", type=int, default=48, help="network width (default 48)")
+    t.add_argument("--layers", type=int, default=8, help="convolution layers (default 8)")
+    t.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (default 5e-4)")
+    t.add_argument("--threads", type=int, help="torch threads (a run repeats bit for bit at a fixed count)")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=_train_postfilter)
+
+
+def _train_postfilter(args) -> int:
+    from .train import train_postfilter
+
+    train_postfilter(args.data, args.preset, steps=args.steps, hours=args.hours, resume=args.resume,
+                     out=args.out, seed=args.seed, channels=args.channels, layers=args.layers, lr=args.lr,
+                     threads=args.threads, progress=not args.quiet)
+    return 0
