@@ -8,9 +8,10 @@
 
 from . import stages as _stages  # noqa: F401  registers the built-in stages
 from ._codec import DEFAULT_MAX_PIXELS, decode, encode, info, metadata
-from ._errors import CodecError, StageNotInstalledError
+from ._errors import CodecError, StageNotInstalledError, TruncatedError
 from ._metrics import bd_psnr, bd_rate, psnr
 from ._params import Param
+from ._quality import ijg_scale
 from ._pipeline import PRESETS, Pipeline, parse_spec
 from ._registry import ENTRY_POINT_GROUP, available_stages, get_stage, register_stage
 from ._model import EntropyModel, SymbolTables
@@ -33,6 +34,7 @@ __all__ = [
     "metadata",
     "CodecError",
     "StageNotInstalledError",
+    "TruncatedError",
     "Pipeline",
     "PRESETS",
     "parse_spec",
@@ -50,6 +52,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "DEFAULT_MAX_PIXELS",
     "psnr",
+    "ijg_scale",
     "bd_rate",
     "bd_psnr",
     "register_pillow",

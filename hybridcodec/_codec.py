@@ -7,18 +7,19 @@ import numbers
 import cv2
 import numpy as np
 
-from ._container import FLAG_CHANNEL_AXIS, Chunk, Header, read_container, read_header, write_container
-from ._errors import CodecError
+from ._container import (EXIF, FILE_STAGE, FLAG_CHANNEL_AXIS, ICC, Chunk, Header, read_container,
+                         write_container)
+from ._errors import CodecError, TruncatedError
 from ._image import MODES, as_uint8_image
 from ._pipeline import PRESETS, Pipeline
+from ._ratecontrol import search_quality
 from ._run import decode_alpha, encode_alpha, encode_planes, reconstruct
 
 __all__ = ["encode", "decode", "info", "metadata", "DEFAULT_MAX_PIXELS"]
 
 DEFAULT_MAX_PIXELS = 1 << 28
 _DATA, _SIDE, _ALPHA = b"DATA", b"SIDE", b"ALPH"
-_EXIF, _ICC = b"eXIf", b"iCCP"  # ancillary: a reader may skip them
-_FILE = 255  # stage index of chunks that belong to the file, not to a stage
+_EXIF, _ICC, _FILE = EXIF, ICC, FILE_STAGE
 
 
 def _pipeline_for(preset, pipeline) -> Pipeline:
@@ -106,9 +107,8 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
     if c == 4:
         extra.append(Chunk(_ALPHA, _FILE, encode_alpha(arr[:, :, 3])))
     if targets:
-        from ._ratecontrol import search_quality
-
-        return search_quality(lambda q: _encode_array(arr, axis, pipe, q, extra), arr, pipe, **targets)
+        return search_quality(lambda q: _encode_array(arr, axis, pipe, q, extra),
+                              lambda d: decode(d, max_pixels=None), arr, pipe, **targets)
     return _encode_array(arr, axis, pipe, check_quality(75 if quality is None else quality), extra)
 
 
@@ -204,10 +204,10 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
             raise CodecError(f"corrupt .hcx file: unexpected chunk {c.type!r} for stage {c.stage}")
     if payload is None:
         if not allow_truncated:
-            raise CodecError("corrupt .hcx file: no coded data chunk")
+            raise TruncatedError("corrupt .hcx file: no coded data chunk")
         payload = b""
     if alpha is None and header.channels == 4 and not allow_truncated:
-        raise CodecError("corrupt .hcx file: an RGBA file without its alpha chunk")
+        raise TruncatedError("corrupt .hcx file: an RGBA file without its alpha chunk")
     try:
         layouts = pipe.layouts(header.height, header.width, colour)
         image = reconstruct(pipe, layouts, payload, ctx)

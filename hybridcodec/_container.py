@@ -9,9 +9,10 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from ._errors import CodecError
+from ._errors import CodecError, TruncatedError
 
-__all__ = ["MAGIC", "VERSION", "Header", "Chunk", "write_container", "read_container", "MAX_DIMENSION"]
+__all__ = ["MAGIC", "VERSION", "Header", "Chunk", "write_container", "read_container", "read_head",
+           "scan_chunks", "MAX_DIMENSION", "FILE_STAGE", "EXIF", "ICC"]
 
 MAGIC = b"\x89HCX\r\n\x1a\n"
 VERSION = 1
@@ -20,6 +21,8 @@ FLAG_CHANNEL_AXIS = 0x01  # input was H x W x 1, give that shape back
 _KNOWN_FLAGS = FLAG_CHANNEL_AXIS
 _FIXED = struct.Struct(">8sBBIIBBHH")  # magic, version, flags, width, height, channels, bits, quality x 100, spec length
 _CHUNK = struct.Struct(">4sBI")  # type, stage index, payload length
+FILE_STAGE = 255  # stage index of chunks that belong to the file, not to a stage
+EXIF, ICC = b"eXIf", b"iCCP"  # ancillary file chunks: a reader may skip them
 
 
 @dataclass
@@ -62,7 +65,7 @@ def read_header(data) -> tuple[Header, int, int]:
     if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
         raise CodecError("not an .hcx file (bad magic bytes)")
     if len(data) < _FIXED.size:
-        raise CodecError(f"truncated .hcx file: {len(data)} bytes is shorter than the header")
+        raise TruncatedError(f"truncated .hcx file: {len(data)} bytes is shorter than the header")
     _, version, flags, width, height, channels, bits, quality, slen = _FIXED.unpack_from(data)
     if version != VERSION:
         raise CodecError(
@@ -71,7 +74,7 @@ def read_header(data) -> tuple[Header, int, int]:
         )
     end = _FIXED.size + slen + 2
     if len(data) < end + 4:
-        raise CodecError("truncated .hcx file: the header is incomplete")
+        raise TruncatedError("truncated .hcx file: the header is incomplete")
     (crc,) = struct.unpack_from(">I", data, end)
     if zlib.crc32(data[:end]) != crc:
         raise CodecError("corrupt .hcx file: header CRC mismatch")
@@ -93,6 +96,39 @@ def read_header(data) -> tuple[Header, int, int]:
     return header, count, end + 4
 
 
+def read_head(fp) -> tuple[Header, int]:
+    """Read just the header from a file object (positioned at its start); returns it
+    and the chunk count, leaving ``fp`` at the first chunk.  Raises CodecError
+    (TruncatedError when the header is cut short)."""
+    head = fp.read(_FIXED.size)
+    if len(head) >= len(MAGIC) and len(head) == _FIXED.size:
+        head += fp.read(struct.unpack_from(">H", head, _FIXED.size - 2)[0] + 6)  # spec, count, CRC
+    header, count, _ = read_header(head)
+    return header, count
+
+
+def scan_chunks(fp, count: int, wanted) -> dict:
+    """Walk ``count`` chunks from ``fp``'s position, reading the payloads of those for
+    which ``wanted(type, stage)`` holds and seeking past the others (CRCs unchecked:
+    :func:`read_container` checks them).  Returns ``{(type, stage): payload}``; stops
+    quietly where the file is cut short."""
+    out = {}
+    for _ in range(count):
+        head = fp.read(_CHUNK.size)
+        if len(head) < _CHUNK.size:
+            break
+        ctype, stage, length = _CHUNK.unpack(head)
+        if wanted(ctype, stage):
+            payload = fp.read(length)
+            if len(payload) < length:
+                break
+            out[(ctype, stage)] = payload
+            fp.seek(4, 1)
+        else:
+            fp.seek(length + 4, 1)
+    return out
+
+
 def read_container(data, allow_truncated: bool = False) -> tuple[Header, list[Chunk]]:
     """Parse a whole file, checking every length and CRC against the data.
 
@@ -106,14 +142,14 @@ def read_container(data, allow_truncated: bool = False) -> tuple[Header, list[Ch
         if pos + _CHUNK.size > len(data):
             if allow_truncated:
                 return header, chunks
-            raise CodecError(f"truncated .hcx file: chunk {i + 1} of {count} is missing")
+            raise TruncatedError(f"truncated .hcx file: chunk {i + 1} of {count} is missing")
         ctype, stage, length = _CHUNK.unpack_from(data, pos)
         end = pos + _CHUNK.size + length
         if end + 4 > len(data):
             if allow_truncated:
                 chunks.append(Chunk(ctype, stage, data[pos + _CHUNK.size : end]))
                 return header, chunks
-            raise CodecError(
+            raise TruncatedError(
                 f"truncated .hcx file: chunk {i + 1} of {count} declares {length} bytes, "
                 f"{max(0, len(data) - pos - _CHUNK.size - 4)} are present"
             )

@@ -1,6 +1,6 @@
 """Exceptions raised by hybridcodec."""
 
-__all__ = ["CodecError", "StageNotInstalledError"]
+__all__ = ["CodecError", "StageNotInstalledError", "TruncatedError"]
 
 
 class CodecError(ValueError):
@@ -12,3 +12,8 @@ class CodecError(ValueError):
 
 class StageNotInstalledError(CodecError):
     """A pipeline names a stage that no installed package provides."""
+
+
+class TruncatedError(CodecError):
+    """The file or a coded stream ends before its data does (a cut-short download or
+    copy).  ``decode(..., allow_truncated=True)`` decodes what such a file holds."""

@@ -6,7 +6,7 @@ import numpy as np
 
 from ._errors import CodecError
 
-__all__ = ["as_uint8_image", "MODES"]
+__all__ = ["as_uint8_image", "codec_mode", "MODES"]
 
 MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
@@ -46,17 +46,31 @@ def _is_pil(obj) -> bool:
     return mod.startswith("PIL.") and hasattr(obj, "mode") and hasattr(obj, "getdata")
 
 
+_COLOUR_MODES = ("CMYK", "YCbCr", "LAB", "HSV")  # 8-bit colour: converted to RGB
+
+
+def codec_mode(im):
+    """The PIL image in a mode the codec stores: L, RGB or RGBA.  The one rule used by
+    ``encode``, the Pillow plugin's save and the CLI, as Pillow's WebP plugin does:
+    1 becomes L; P, LA and PA become RGBA when they carry transparency, else RGB;
+    CMYK, YCbCr, LAB and HSV become RGB.  Other modes (16-bit, 32-bit, float) raise
+    CodecError: reducing them to 8 bits is the caller's decision."""
+    mode = im.mode
+    if mode in ("L", "RGB", "RGBA"):
+        return im
+    if mode == "1":
+        return im.convert("L")
+    if mode in ("P", "LA", "PA"):
+        alpha = mode in ("LA", "PA") or "transparency" in im.info
+        return im.convert("RGBA" if alpha else "RGB")
+    if mode in _COLOUR_MODES:
+        return im.convert("RGB")
+    raise CodecError(f"cannot encode PIL mode {mode!r}: it is not 8-bit; convert it to 'L', 'RGB' or 'RGBA' "
+                     "first, choosing how to map its values to 0..255")
+
+
 def _from_pil(im) -> np.ndarray:
-    if im.mode == "1":
-        im = im.convert("L")
-    elif im.mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif im.mode == "LA":
-        im = im.convert("RGBA")
-    if im.mode not in ("L", "RGB", "RGBA"):
-        raise CodecError(
-            f"cannot encode PIL mode {im.mode!r}; convert to 'L', 'RGB' or 'RGBA' first (im.convert('RGB'))"
-        )
+    im = codec_mode(im)
     if im.width < 1 or im.height < 1:
         raise CodecError("image has no pixels")
     arr = np.asarray(im, dtype=np.uint8)

@@ -23,8 +23,10 @@ def _number(name, value, low, high=None):
     return float(value)
 
 
-def search_quality(encode_at, arr: np.ndarray, pipe, target_bpp=None, target_psnr=None, max_bytes=None) -> bytes:
-    """Bisect the quality (in steps of 0.01) with ``encode_at(quality) -> bytes``.
+def search_quality(encode_at, decode, arr: np.ndarray, pipe, target_bpp=None, target_psnr=None,
+                   max_bytes=None) -> bytes:
+    """Bisect the quality (in steps of 0.01) with ``encode_at(quality) -> bytes``
+    (``decode(bytes) -> pixels`` scores a PSNR target).
 
     Size and PSNR grow with quality, so about 14 encodes settle any target.
     """
@@ -49,7 +51,7 @@ def search_quality(encode_at, arr: np.ndarray, pipe, target_bpp=None, target_psn
         return at(_last_true(ok))
     if target_psnr is not None:
         target = _number("target_psnr", target_psnr, 0.0)
-        score = lambda cq: psnr(arr, _decode(at(cq)).reshape(arr.shape))  # noqa: E731
+        score = lambda cq: psnr(arr, decode(at(cq)).reshape(arr.shape))  # noqa: E731
         if score(_HI) < target:
             return at(_HI)  # the best this pipeline can do
         return at(_first_true(lambda cq: score(cq) >= target))
@@ -80,9 +82,3 @@ def _first_true(pred) -> int:
 def _last_true(pred) -> int:
     """Largest hundredth-quality where ``pred`` holds, given that it holds at ``_LO``."""
     return _HI if pred(_HI) else _first_true(lambda cq: not pred(cq)) - 1
-
-
-def _decode(data: bytes) -> np.ndarray:
-    from ._codec import decode
-
-    return decode(data, max_pixels=None)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
+
+from ._tasks import run_tasks
 
 __all__ = ["BatchSettings", "plan_batch", "convert_one", "run_batch"]
 
@@ -58,24 +59,16 @@ def convert_one(job) -> tuple[str, str | None]:
     try:
         from . import _codec
         from ._files import write_atomic
-        from .cli import _read_image
+        from ._imagefiles import hcx_to_image, read_image
 
         out = Path(dst)
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.exists():
             return src, None  # done meanwhile (another worker, an earlier run)
         if src.lower().endswith(".hcx"):
-            from PIL import Image
-
-            data = Path(src).read_bytes()
-            pixels = _codec.decode(data)
-            if pixels.ndim == 3 and pixels.shape[2] == 1:
-                pixels = pixels[:, :, 0]
-            buf = io.BytesIO()
-            Image.fromarray(pixels).save(buf, "PNG", **_codec.metadata(data))
-            write_atomic(out, buf.getvalue())
+            write_atomic(out, hcx_to_image(Path(src).read_bytes(), "PNG", out)[0])
         else:
-            im = _read_image(Path(src))
+            im = read_image(Path(src))
             data = _codec.encode(im, exif=im.info.get("exif") or None,
                                  icc_profile=im.info.get("icc_profile") or None, **options)
             write_atomic(out, data)
@@ -98,37 +91,13 @@ def run_batch(settings: BatchSettings, say=print) -> list[tuple[str, str]]:
         say(f"{done} files already converted; skipping them")
     jobs = [(s, d, options) for s, d in todo]
     failures = []
-    bar = None
-    if settings.progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(jobs), unit="file", desc="batch", dynamic_ncols=True)
 
     def record(result):
         if result[1] is not None:
             failures.append(result)
-        if bar is not None:
-            bar.update()
 
-    try:
-        if settings.scheduler:
-            from dask.distributed import Client, as_completed
-
-            with Client(settings.scheduler) as client:
-                for fut in as_completed(client.map(convert_one, jobs, pure=False)):
-                    record(fut.result())
-        elif settings.jobs > 1 and len(jobs) > 1:
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(settings.jobs) as pool:
-                for result in pool.map(convert_one, jobs):
-                    record(result)
-        else:
-            for job in jobs:
-                record(convert_one(job))
-    finally:
-        if bar is not None:
-            bar.close()
+    run_tasks(convert_one, jobs, record, jobs=settings.jobs, scheduler=settings.scheduler,
+              progress=settings.progress, desc="batch", unit="file")
     for src, err in failures:
         say(f"failed: {src}: {err}")
     say(f"{len(jobs) - len(failures)} converted, {len(failures)} failed, {done} skipped")

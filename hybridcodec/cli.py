@@ -12,30 +12,11 @@ from pathlib import Path
 from . import _codec
 from ._errors import CodecError
 from ._files import check_output, write_atomic
+from ._imagefiles import hcx_to_image, read_image
 from ._pipeline import PRESETS
 from ._registry import available_stages
 
 __all__ = ["main"]
-
-
-def _read_image(path: Path):
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                im.load()
-    except FileNotFoundError:
-        raise CodecError(f"{path}: no such file") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise CodecError(f"{path}: cannot read as an image ({exc})") from None
-    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        raise CodecError(f"{path}: {im.mode} pixels are not 8-bit; convert to 8 bits first")
-    if im.mode not in ("L", "RGB", "RGBA"):
-        alpha = im.mode in ("LA", "PA") or (im.mode == "P" and "transparency" in im.info)
-        im = im.convert("L" if im.mode == "1" else ("RGBA" if alpha else "RGB"))
-    return im
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -50,7 +31,7 @@ def _read_bytes(path: Path) -> bytes:
 def cmd_encode(args) -> int:
     src, dst = Path(args.input), Path(args.output)
     check_output(dst, [src], args.force)
-    im = _read_image(src)
+    im = read_image(src)
     data = _codec.encode(im, preset=args.preset, pipeline=args.pipeline, quality=args.quality,
                          target_bpp=args.target_bpp, target_psnr=args.target_psnr, max_bytes=args.max_bytes,
                          exif=im.info.get("exif") or None, icc_profile=im.info.get("icc_profile") or None)
@@ -69,16 +50,8 @@ def cmd_decode(args) -> int:
     fmt = Image.registered_extensions().get(dst.suffix.lower())
     if fmt is None:
         raise CodecError(f"{dst}: unknown image extension {dst.suffix!r}; use e.g. .png")
-    data = _read_bytes(src)
-    pixels = _codec.decode(data)
-    meta = _codec.metadata(data)
-    buf = io.BytesIO()
-    try:
-        Image.fromarray(pixels.squeeze(-1) if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels).save(
-            buf, fmt, **meta)
-    except (OSError, KeyError, ValueError) as exc:
-        raise CodecError(f"{dst}: Pillow cannot write this image as {fmt} ({exc})") from None
-    write_atomic(dst, buf.getvalue())
+    blob, pixels = hcx_to_image(_read_bytes(src), fmt, dst)
+    write_atomic(dst, blob)
     print(f"{dst}: {pixels.shape[1]}x{pixels.shape[0]}")
     return 0
 

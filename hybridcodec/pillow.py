@@ -14,15 +14,14 @@
 from __future__ import annotations
 
 import io
-import struct
 
 import numpy as np
 from PIL import Image, ImageFile
 
-from ._codec import _EXIF, _FILE, _ICC, decode, encode
-from ._container import _CHUNK, _FIXED, MAGIC, read_container, read_header
-from ._errors import CodecError
-from ._image import MODES
+from ._codec import decode, encode
+from ._container import EXIF, FILE_STAGE, ICC, MAGIC, read_container, read_head, scan_chunks
+from ._errors import CodecError, TruncatedError
+from ._image import MODES, codec_mode
 
 __all__ = ["HcxImageFile", "register"]
 
@@ -38,40 +37,24 @@ class HcxImageFile(ImageFile.ImageFile):
     format_description = "hybridcodec image"
 
     def _open(self) -> None:
-        head = self.fp.read(_FIXED.size)
-        if not _accept(head):
+        if not _accept(self.fp.read(len(MAGIC))):
             raise SyntaxError("not an HCX file")
-        spec_len = struct.unpack_from(">H", head, _FIXED.size - 2)[0] if len(head) == _FIXED.size else 0
-        head += self.fp.read(spec_len + 6)  # spec, chunk count, CRC
+        self.fp.seek(-len(MAGIC), io.SEEK_CUR)
         try:
-            header, count, pos = read_header(head)
+            header, count = read_head(self.fp)
         except CodecError as exc:
             raise SyntaxError(f"broken HCX header: {exc}") from None
         self._size = (header.width, header.height)
         self._mode = MODES[header.channels]
         self.info["pipeline"] = header.spec
         self.info["quality"] = header.quality
-        self.info.update(self._read_metadata(count))
+        found = scan_chunks(self.fp, count, lambda ctype, stage: stage == FILE_STAGE and ctype in (EXIF, ICC))
+        for (ctype, _), payload in found.items():
+            self.info["exif" if ctype == EXIF else "icc_profile"] = payload
         self._reduce_factor = 1
         self._full = self.size
         # a tile so that Pillow sees pixels waiting; load() replaces it by the decoded image
         self.tile = [ImageFile._Tile("raw", (0, 0, *self.size), 0, self.mode)]
-
-    def _read_metadata(self, count: int) -> dict:
-        """EXIF and ICC chunks, seeking past the pixel data (which is not read)."""
-        out = {}
-        for _ in range(count):
-            head = self.fp.read(_CHUNK.size)
-            if len(head) < _CHUNK.size:
-                break  # truncated: load() deals with it
-            ctype, stage, length = _CHUNK.unpack(head)
-            if stage == _FILE and ctype in (_EXIF, _ICC):
-                payload = self.fp.read(length)
-                out["exif" if ctype == _EXIF else "icc_profile"] = payload
-                self.fp.seek(4, io.SEEK_CUR)
-            else:
-                self.fp.seek(length + 4, io.SEEK_CUR)
-        return out
 
     # -- scalable decoding -------------------------------------------------------
     def draft(self, mode, size):
@@ -99,9 +82,9 @@ class HcxImageFile(ImageFile.ImageFile):
             try:
                 pixels = decode(data, reduce=self._reduce_factor, max_pixels=None,
                                 allow_truncated=ImageFile.LOAD_TRUNCATED_IMAGES)
+            except TruncatedError as exc:
+                raise OSError(f"image file is truncated ({exc})") from None
             except CodecError as exc:
-                if "truncated" in str(exc) or "ends early" in str(exc):
-                    raise OSError(f"image file is truncated ({exc})") from None
                 raise OSError(f"cannot decode HCX file: {exc}") from None
             if pixels.ndim == 3 and pixels.shape[2] == 1:
                 pixels = pixels[:, :, 0]
@@ -152,13 +135,10 @@ class _Decoded(io.BytesIO):
 
 def _save(im: Image.Image, fp, filename) -> None:
     info = im.encoderinfo
-    if im.mode not in ("L", "RGB", "RGBA"):
-        if im.mode == "1":
-            im = im.convert("L")
-        elif im.mode in ("P", "LA", "PA"):
-            im = im.convert("RGBA" if im.has_transparency_data else "RGB")
-        else:
-            raise OSError(f"cannot write mode {im.mode} as HCX")
+    try:
+        im = codec_mode(im)
+    except CodecError:
+        raise OSError(f"cannot write mode {im.mode} as HCX") from None
     exif = info.get("exif", im.info.get("exif"))
     if isinstance(exif, Image.Exif):
         exif = exif.tobytes()

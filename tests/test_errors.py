@@ -188,9 +188,31 @@ def test_encode_rejects_bad_images(image):
 def test_encode_rejects_pil_modes():
     from PIL import Image
 
-    for mode in ("I;16", "F", "CMYK", "YCbCr"):
+    for mode in ("I;16", "F", "I"):
         with pytest.raises(CodecError, match="mode"):
             hybridcodec.encode(Image.new(mode, (4, 4)))
+
+
+@pytest.mark.parametrize("mode, alpha, expect", [
+    ("1", False, "L"), ("P", False, "RGB"), ("P", True, "RGBA"), ("LA", False, "RGBA"), ("PA", False, "RGBA"),
+    ("CMYK", False, "RGB"), ("YCbCr", False, "RGB"), ("LAB", False, "RGB"), ("HSV", False, "RGB")])
+def test_one_mode_rule_for_encode_pillow_and_cli(tmp_path, mode, alpha, expect):
+    from PIL import Image
+
+    from hybridcodec.cli import main
+    im = Image.new(mode, (6, 4))
+    if alpha:
+        im.info["transparency"] = 0
+    channels = {"L": 1, "RGB": 3, "RGBA": 4}[expect]
+    assert hybridcodec.info(hybridcodec.encode(im))["mode"] == expect
+    hybridcodec.register_pillow()
+    im.save(tmp_path / "a.hcx")
+    assert Image.open(tmp_path / "a.hcx").mode == expect
+    if mode not in ("LAB", "HSV", "PA"):  # Pillow writes none of these to a file the CLI could read
+        src = tmp_path / ("in.tif" if mode in ("CMYK", "YCbCr") else "in.png")
+        im.save(src)
+        assert main(["encode", str(src), str(tmp_path / "b.hcx")]) == 0
+        assert hybridcodec.info((tmp_path / "b.hcx").read_bytes())["channels"] == channels
 
 
 @pytest.mark.parametrize("quality", [0, 101, -5, 0.99, 100.01, float("nan"), "75", True, [75]])
@@ -237,3 +259,19 @@ def test_header_write_read_round_trip():
     h2, chunks = read_container(blob)
     assert (h2.width, h2.height, h2.channels, h2.quality, h2.spec) == (3, 4, 1, 50, h.spec)
     assert chunks[0].payload == b"xyz" and chunks[0].stage == 2
+
+
+@pytest.mark.parametrize("preset", ["baseline", "wavelet", "dct-arith", "lossless"])
+def test_truncation_is_a_truncated_error(preset):
+    from conftest import smooth_image
+
+    data = hybridcodec.encode(smooth_image(40, 48, 3), preset=preset, quality=80)
+    for cut in (len(data) - 7, len(data) // 2, 60):
+        with pytest.raises(hybridcodec.TruncatedError):
+            hybridcodec.decode(data[:cut])
+    assert hybridcodec.decode(data[: len(data) - 7], allow_truncated=True).shape == (40, 48, 3)
+    with pytest.raises(CodecError) as info:  # a damaged byte is corruption, not truncation
+        bad = bytearray(data)
+        bad[-8] ^= 1
+        hybridcodec.decode(bytes(bad))
+    assert not isinstance(info.value, hybridcodec.TruncatedError)

@@ -246,3 +246,32 @@ def test_weights_file_is_what_a_direct_torch_save_writes(tiny_weights, tmp_path)
     state = torch.load(tiny_weights / "postfilter-dct.pt", weights_only=True)
     torch.save(state, tmp_path / "postfilter-dct.pt")  # archive root named after the file
     assert (tmp_path / "postfilter-dct.pt").read_bytes() == (tiny_weights / "postfilter-dct.pt").read_bytes()
+
+
+class _RenamedDCT(hybridcodec.get_stage("dct")):
+    """The DCT under another name and family: a transform cnn has no weights for."""
+
+    name = "test-family-dct"
+    family = "test-family"
+
+
+hybridcodec.register_stage(_RenamedDCT)
+
+
+@pytest.mark.parametrize("spec, family", [("baseline+cnn", "dct"), ("dct-arith+cnn", "dct"),
+                                          ("wavelet+cnn", "dwt"), ("rct|int53|arith+cnn", "dwt"),
+                                          ("ycbcr|test-family-dct|jpegq|huffman+cnn(weights=dct)", "dct")])
+def test_weights_are_picked_by_transform_family(use_weights, spec, family):
+    import hashlib
+
+    data = hybridcodec.encode(smooth_image(24, 32, 3), pipeline=spec, quality=50)
+    side = [c for c in hybridcodec.info(data)["chunks"] if c["type"] == "SIDE"]
+    assert len(side) == 1
+    digest = hashlib.sha256((use_weights / f"postfilter-{family}.pt").read_bytes()).digest()
+    _, chunks = hybridcodec._container.read_container(data)
+    assert [c.payload[-32:] for c in chunks if c.type == b"SIDE"] == [digest]
+
+
+def test_a_family_without_weights_is_refused(use_weights):
+    with pytest.raises(hybridcodec.CodecError, match="no weights for transform family 'test-family'"):
+        hybridcodec.encode(smooth_image(16, 16, 3), pipeline="ycbcr|test-family-dct|jpegq|huffman+cnn")

@@ -189,7 +189,7 @@ def test_palette_with_transparency_keeps_alpha(rgb_image):
     assert im.mode == "RGBA" and np.array_equal(np.asarray(im), np.asarray(p.convert("RGBA")))
 
 
-@pytest.mark.parametrize("mode", ["I", "F", "I;16", "CMYK", "YCbCr", "LAB", "HSV"])
+@pytest.mark.parametrize("mode", ["I", "F", "I;16"])
 def test_unsupported_modes(mode):
     with pytest.raises(OSError, match=f"cannot write mode {mode} as HCX"):
         Image.new(mode, (8, 8)).save(io.BytesIO(), "HCX")
@@ -198,5 +198,5 @@ def test_unsupported_modes(mode):
 def test_failed_save_leaves_no_file(tmp_path):
     path = tmp_path / "bad.hcx"
     with pytest.raises(OSError):
-        Image.new("CMYK", (8, 8)).save(path)
+        Image.new("I;16", (8, 8)).save(path)
     assert not path.exists()

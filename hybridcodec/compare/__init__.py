@@ -2,6 +2,7 @@
 hybridcodec pipelines against JPEG and the other codecs."""
 
 from .codecs import REFERENCE_CODECS, Codec, hybrid_codec, reference_codec
-from .runner import CompareSettings, run_compare
+from .runner import run_compare
+from .settings import CompareSettings
 
 __all__ = ["CompareSettings", "run_compare", "Codec", "REFERENCE_CODECS", "reference_codec", "hybrid_codec"]

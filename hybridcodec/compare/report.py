@@ -68,7 +68,7 @@ def bd_table(results: dict, window) -> list[dict]:
 
 def write_outputs(out: Path, settings, keys, images, points, say) -> dict:
     from .codecs import hybrid_codec, reference_codec
-    from .runner import settings_dict
+    from .settings import settings_dict
 
     window = tuple(settings.bd_window)
     qualities = [float(q) for q in settings.qualities]

@@ -7,30 +7,17 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .codecs import DEFAULT_QUALITIES, REFERENCE_CODECS, Codec, hybrid_codec, reference_codec
+from .._tasks import run_tasks
+from .codecs import REFERENCE_CODECS, Codec, hybrid_codec, reference_codec
 from .data import image_sources, load_image
-from .metrics import METRICS, compute
+from .metrics import compute
+from .settings import CompareSettings
 
 __all__ = ["CompareSettings", "run_compare", "run_task", "POINTS_FILE"]
 
 POINTS_FILE = "points.jsonl"
-
-
-@dataclass
-class CompareSettings:
-    out: str = "compare-results"
-    data: str | None = None
-    pipelines: list = field(default_factory=lambda: ["baseline", "dct-arith", "wavelet"])
-    codecs: list = field(default_factory=lambda: ["jpeg", "jpeg-opencv", "webp", "jpeg2000", "avif", "heic", "jxl"])
-    qualities: list = field(default_factory=lambda: list(DEFAULT_QUALITIES))
-    metrics: list = field(default_factory=lambda: list(METRICS))
-    jobs: int = 1
-    scheduler: str | None = None
-    bd_window: tuple = (28.0, 38.0)
-    progress: bool = True
 
 
 _CODECS: dict = {}
@@ -141,48 +128,6 @@ def run_compare(settings: CompareSettings, say=print) -> dict:
     return write_outputs(out, settings, keys, [n for n, _ in images], list(latest.values()), say)
 
 
-def _progress(total, settings):
-    if not settings.progress:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="task", desc="compare", dynamic_ncols=True)
-
-
 def _execute(tasks, settings: CompareSettings, keep) -> None:
-    bar = _progress(len(tasks), settings)
-    try:
-        if settings.scheduler:
-            from dask.distributed import Client, as_completed
-
-            with Client(settings.scheduler) as client:
-                futures = client.map(run_task, tasks, pure=False)
-                for fut in as_completed(futures):
-                    keep(fut.result())
-                    bar and bar.update()
-        elif settings.jobs > 1 and len(tasks) > 1:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            with ProcessPoolExecutor(settings.jobs) as pool:
-                futures = [pool.submit(run_task, t) for t in tasks]
-                try:
-                    for fut in as_completed(futures):
-                        keep(fut.result())
-                        bar and bar.update()
-                except KeyboardInterrupt:
-                    for f in futures:
-                        f.cancel()
-                    raise
-        else:
-            for t in tasks:
-                keep(run_task(t))
-                bar and bar.update()
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def settings_dict(settings: CompareSettings) -> dict:
-    d = asdict(settings)
-    d["bd_window"] = list(settings.bd_window)
-    return d
+    run_tasks(run_task, tasks, keep, jobs=settings.jobs, scheduler=settings.scheduler,
+              progress=settings.progress, desc="compare")

@@ -9,7 +9,7 @@ import heapq
 
 import numpy as np
 
-from .._errors import CodecError
+from .._errors import CodecError, TruncatedError
 
 __all__ = [
     "MAX_CODE_LENGTH",
@@ -115,18 +115,18 @@ def read_table(buf: bytes, pos: int, valid: np.ndarray) -> tuple[np.ndarray, int
     """Inverse of :func:`write_table`, checking everything; ``valid[s]`` says whether
     symbol ``s`` may occur.  Returns ``(lengths, new_pos)``."""
     if pos >= len(buf):
-        raise CodecError("corrupt data: Huffman table is truncated")
+        raise TruncatedError("corrupt data: Huffman table is truncated")
     maxlen = buf[pos]
     if maxlen > MAX_CODE_LENGTH:
         raise CodecError(f"corrupt data: Huffman code length {maxlen} exceeds {MAX_CODE_LENGTH}")
     pos += 1
     if pos + maxlen > len(buf):
-        raise CodecError("corrupt data: Huffman table is truncated")
+        raise TruncatedError("corrupt data: Huffman table is truncated")
     counts = np.frombuffer(buf, np.uint8, maxlen, pos).astype(np.int64)
     pos += maxlen
     n = int(counts.sum())
     if n > len(valid) or pos + n > len(buf):
-        raise CodecError("corrupt data: Huffman table is truncated or too large")
+        raise TruncatedError("corrupt data: Huffman table is truncated or too large")
     symbols = np.frombuffer(buf, np.uint8, n, pos).astype(np.int64)
     pos += n
     if len(np.unique(symbols)) != n or not valid[symbols].all():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._errors import CodecError
+from .._errors import CodecError, TruncatedError
 from .._registry import register_stage
 from .._bands import bands_needed, check_bands, coding_order, flatten, plane_starts, unflatten
 from .._stage import Stage
@@ -79,7 +79,7 @@ class Arith(Stage):
         n_bands = bands_needed(order, ctx.reduce_levels) if ctx.reduce > 1 else len(rows)
         flat, status = cm.decode_bands(payload, rows, n, n_bands)
         if status != cm.OK and not (ctx.allow_truncated and status == cm.ERR_TRUNCATED):
-            raise CodecError(f"corrupt data: the arithmetic-coded stream has {_ERRORS[status]}")
+            raise (TruncatedError if status == cm.ERR_TRUNCATED else CodecError)(f"corrupt data: the arithmetic-coded stream has {_ERRORS[status]}")
         return unflatten(flat, layout)
 
 

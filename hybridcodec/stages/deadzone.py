@@ -9,6 +9,7 @@ import numpy as np
 
 from .._errors import CodecError
 from .._params import Param
+from .._quality import ijg_scale
 from .._registry import register_stage
 from .._bands import check_bands
 from .._stage import PlaneInfo, Stage
@@ -26,8 +27,7 @@ def base_step(quality: float) -> float:
     >>> base_step(50), base_step(75), base_step(100)
     (32.0, 16.0, 0.5)
     """
-    s = 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
-    return max(0.5, 32.0 * s / 100.0)
+    return max(0.5, 32.0 * ijg_scale(quality) / 100.0)
 
 
 @register_stage

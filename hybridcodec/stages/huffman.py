@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._errors import CodecError
+from .._errors import CodecError, TruncatedError
 from .._registry import register_stage
 from .._stage import Stage
 from ..entropy import huffman_code as hc
@@ -90,14 +90,15 @@ class Huffman(Stage):
         data = np.frombuffer(payload, np.uint8, offset=pos)
         n_blocks = int(starts[-1])
         if 2 * n_blocks > 8 * len(data) and not ctx.allow_truncated:  # a block costs two bits or more
-            raise CodecError(
+            raise TruncatedError(
                 f"corrupt data: {len(data)} bytes cannot hold {n_blocks} blocks; the file is "
                 "truncated or its header is wrong"
             )
         zz = np.zeros((n_blocks, b * b), np.int32)
         err = coder.decode_blocks(data, np.stack(luts), starts, tables, zz)
         if err != coder.OK and not (ctx.allow_truncated and err in (coder.ERR_TRUNCATED, coder.ERR_CODE)):
-            raise CodecError(f"corrupt data: the Huffman bitstream has {_ERRORS[err]}")
+            raise (TruncatedError if err == coder.ERR_TRUNCATED else CodecError)(
+                f"corrupt data: the Huffman bitstream has {_ERRORS[err]}")
         natural = np.empty_like(zz)
         natural[:, zigzag_order(b)] = zz
         return [natural[s:e].reshape(p.shape) for s, e, p in zip(starts, starts[1:], layout)]

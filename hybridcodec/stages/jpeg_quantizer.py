@@ -9,6 +9,7 @@ from scipy.ndimage import map_coordinates
 
 from .._errors import CodecError
 from .._params import Param
+from .._quality import ijg_scale
 from .._registry import register_stage
 from .._stage import Stage
 
@@ -59,7 +60,7 @@ def quant_table(table: str, role: str, block: int, quality: float) -> np.ndarray
         f = np.arange(block) * 8.0 / block
         uu, vv = np.meshgrid(f, f, indexing="ij")
         base = map_coordinates(base, [uu, vv], order=1, mode="nearest")
-    scale = 5000 / quality if quality < 50 else 200 - 2 * quality
+    scale = ijg_scale(quality)
     t = np.floor((base * scale + 50) / 100)
     t = np.clip(t, 1, 255).astype(np.float32)
     t.setflags(write=False)

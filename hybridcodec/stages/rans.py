@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._bands import bands_needed, check_bands, coding_order, flatten, plane_starts
-from .._errors import CodecError
+from .._errors import CodecError, TruncatedError
 from .._registry import register_stage
 from .._stage import Stage
 from ..entropy import rans
@@ -72,7 +72,7 @@ class Rans(Stage):
             n = int(ends[k - 1]) if k else 0
         sym, status = rans.decode(payload, idx, tables, n)
         if status != rans.OK and not (ctx.allow_truncated and status == rans.ERR_TRUNCATED):
-            raise CodecError(f"corrupt data: the rANS stream has {_ERRORS[status]}")
+            raise (TruncatedError if status == rans.ERR_TRUNCATED else CodecError)(f"corrupt data: the rANS stream has {_ERRORS[status]}")
         flat = np.zeros(len(idx), np.int32)
         flat[perm] = sym
         starts = plane_starts(layout)

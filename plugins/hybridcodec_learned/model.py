@@ -9,14 +9,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hybridcodec import ijg_scale
+
 __all__ = ["PostFilterNet", "strength"]
 
 
 def strength(quality: float) -> float:
     """Quantization strength of a quality, from the IJG scale both hybridcodec quantizers
-    use (step grows as S = 5000/q below 50, 200 - 2q above): log2(S) / 8."""
-    s = 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
-    return math.log2(max(s, 1.0)) / 8.0
+    use (:func:`hybridcodec.ijg_scale`): log2(S) / 8."""
+    return math.log2(max(ijg_scale(quality), 1.0)) / 8.0
 
 
 PHASE = 16  # pixels: the grid of 8x8 blocks and of 16x16 4:2:0 macroblocks

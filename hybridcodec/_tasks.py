@@ -1,0 +1,59 @@
+"""Running independent tasks in this process, in a process pool or on a Dask cluster:
+the one task runner of ``batch`` and ``compare``.  Ctrl-C cancels what has not
+started, in every mode, and is raised again once the running tasks are dropped."""
+
+from __future__ import annotations
+
+__all__ = ["run_tasks"]
+
+
+def run_tasks(fn, tasks: list, on_result, *, jobs: int = 1, scheduler: str | None = None,
+              progress: bool = False, desc: str = "", unit: str = "task") -> None:
+    """Call ``on_result(fn(task))`` for every task, in completion order.
+
+    ``scheduler``: the address of a Dask distributed scheduler; else ``jobs > 1``
+    runs a process pool, else the tasks run here one after another.  ``fn`` must be
+    a module-level function (it is pickled to other processes).
+    """
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), unit=unit, desc=desc, dynamic_ncols=True)
+
+    def done(result):
+        on_result(result)
+        if bar is not None:
+            bar.update()
+
+    try:
+        if scheduler:
+            from dask.distributed import Client, as_completed
+
+            with Client(scheduler) as client:
+                futures = client.map(fn, tasks, pure=False)
+                try:
+                    for fut in as_completed(futures):
+                        done(fut.result())
+                except KeyboardInterrupt:
+                    client.cancel(futures)
+                    raise
+        elif jobs > 1 and len(tasks) > 1:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            pool = ProcessPoolExecutor(jobs)
+            try:
+                futures = [pool.submit(fn, t) for t in tasks]
+                for fut in as_completed(futures):
+                    done(fut.result())
+            except KeyboardInterrupt:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            finally:
+                pool.shutdown(wait=True)
+        else:
+            for t in tasks:
+                done(fn(t))
+    finally:
+        if bar is not None:
+            bar.close()

@@ -1,0 +1,57 @@
+"""The package's shape: no import cycles between hybridcodec's modules (imports inside
+functions included), and torch stays out of the core import path."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import hybridcodec
+
+ROOT = Path(hybridcodec.__file__).resolve().parent
+
+
+def _graph():
+    mods = {}
+    for f in ROOT.rglob("*.py"):
+        parts = ("hybridcodec",) + f.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        mods[name] = f
+    graph = {m: set() for m in mods}
+    for m, f in mods.items():
+        pkg = m if f.name == "__init__.py" else m.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+                for c in [target] + [f"{target}.{a.name}" for a in node.names]:
+                    if c in mods and c != m:
+                        graph[m].add(c)
+    return graph
+
+
+def _reaches(graph, a, b):
+    seen, todo = set(), [a]
+    while todo:
+        for n in graph[todo.pop()]:
+            if n == b:
+                return True
+            if n not in seen:
+                seen.add(n)
+                todo.append(n)
+    return False
+
+
+def test_no_import_cycles():
+    graph = _graph()
+    assert "hybridcodec._codec" in graph and graph["hybridcodec._codec"]
+    cycles = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a]
+                     if _reaches(graph, b, a) and "hybridcodec" not in (a, b)
+                     and not a.startswith(b + ".") and not b.startswith(a + ".")})
+    assert cycles == []
+
+
+def test_core_import_does_not_import_torch():
+    code = "import sys, hybridcodec, hybridcodec.pillow, hybridcodec.cli; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
