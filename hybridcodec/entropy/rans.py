@@ -94,6 +94,16 @@ def _encode(sym, idx, cdfs, lengths, offsets):
     return out[pos:]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _refill(x, words, pos):
+    """Read a word into a state that fell below 2**16 (zeros past the end: truncated)."""
+    if x >= _L:
+        return x, pos, False
+    if pos < len(words):
+        return (x << 16) | np.int64(words[pos]), pos + 1, False
+    return x << 16, pos + 1, True
+
+
 @numba.njit(cache=True, nogil=True)
 def _decode(words, idx, cdfs, lengths, offsets, n, full, out):
     """Decode the first ``n`` symbols into ``out``; returns a status.  ``full``: the
@@ -117,13 +127,8 @@ def _decode(words, idx, cdfs, lengths, offsets, n, full, out):
                 hi = mid
         start = np.int64(cdfs[t, lo])
         x = (np.int64(cdfs[t, lo + 1]) - start) * (x >> 16) + slot - start
-        if x < _L:
-            if pos < nw:
-                x = (x << 16) | np.int64(words[pos])
-            else:
-                x <<= 16
-                truncated = True
-            pos += 1
+        x, pos, cut = _refill(x, words, pos)
+        truncated |= cut
         esc = length - 2
         if lo < esc:
             out[i] = lo + offsets[t]
@@ -133,13 +138,8 @@ def _decode(words, idx, cdfs, lengths, offsets, n, full, out):
         for j in range(9):
             c = (x & 0xFFFF) >> 12
             x = (np.int64(1) << 12) * (x >> 16) + (x & 0xFFF)
-            if x < _L:
-                if pos < nw:
-                    x = (x << 16) | np.int64(words[pos])
-                else:
-                    x <<= 16
-                    truncated = True
-                pos += 1
+            x, pos, cut = _refill(x, words, pos)
+            truncated |= cut
             if j == 0:
                 nc = c
                 if nc > 8:
