@@ -156,7 +156,20 @@ def _open(data, max_pixels: int | None, allow_truncated: bool = False):
             f"image is {header.width}x{header.height} = {header.width * header.height} pixels, "
             f"more than max_pixels={max_pixels}; pass a larger max_pixels if you trust the file"
         )
+    pixels = header.width * header.height
+    per_byte = _PIXELS_PER_BYTE_CUT if allow_truncated else _PIXELS_PER_BYTE
+    if pixels > len(data) * per_byte:
+        err = TruncatedError if allow_truncated else CodecError
+        raise err(f"corrupt .hcx file: {len(data)} bytes cannot hold a {header.width}x{header.height} image "
+                  f"(at least one byte per {per_byte} pixels{' of a cut-short file' if allow_truncated else ''})")
     return header, chunks, pipe
+
+
+# The decoder's work must be backed by the file: no coder here spends less than one
+# byte on 2**18 pixels (arith: 1/2048 bit per coefficient; huffman: 2 bits per block;
+# rans: 2**-16 of a bit per symbol at best), and a cut-short file, which decodes what
+# is missing as zeros, must still hold one byte per 2**13 pixels (8 KiB for 8192x8192).
+_PIXELS_PER_BYTE, _PIXELS_PER_BYTE_CUT = 1 << 18, 1 << 13
 
 
 def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -178,7 +191,9 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
     allow_truncated : bool
         Decode what a file that was cut short holds (what is missing decodes as
         zero coefficients, or opaque alpha) instead of raising.  The header must be
-        complete.
+        complete, and the file must still hold a byte per 2**13 pixels (whole files:
+        a byte per 2**18), so that a few bytes cannot make the decoder fill a large
+        image.
 
     Raises
     ------

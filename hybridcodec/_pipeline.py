@@ -133,8 +133,11 @@ class Pipeline:
             raise CodecError(
                 f"a pipeline needs exactly one entropy stage; {self._text(stages)!r} has {n_entropy}"
             )
-        if sum(s.kind == "quantizer" for s in stages) > 1:
-            raise CodecError("a pipeline takes at most one quantizer")
+        for kind in KINDS:
+            same = [s for s in stages if s.kind == kind]
+            if len(same) > 1 and not all(s.repeatable for s in same):
+                raise CodecError(f"a pipeline takes at most one {kind} stage; {self._text(stages)!r} has "
+                                 f"{len(same)} ({', '.join(s.name for s in same)})")
         self.stages = [self._placed(s, i) for i, s in enumerate(stages)]
 
     @staticmethod

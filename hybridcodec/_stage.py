@@ -197,6 +197,7 @@ class Stage:
     kind: ClassVar[str] = ""
     family: ClassVar[str] = ""  # transforms: the family of artifacts it leaves (post-filters pick weights by it)
     needs_model: ClassVar[bool] = False  # entropy stages that code with an offered EntropyModel
+    repeatable: ClassVar[bool] = False  # may appear more than once in a pipeline (none built in)
     params: ClassVar[tuple[Param, ...]] = ()
     doc: ClassVar[str] = ""
     index: int = -1  # position in the pipeline, set by the pipeline

@@ -253,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hybridcodec: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # never a traceback: a bad file or a bug reads as one line
+        print(f"hybridcodec: error: unexpected {type(exc).__name__}: {exc} (a bug: please report it with "
+              "the command and the file)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

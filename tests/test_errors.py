@@ -244,7 +244,7 @@ def test_quality_numpy_and_fractions():
         ({"pipeline": "baseline(block=4)"}, "preset"),
         ({"pipeline": ""}, "empty"),
         ({"pipeline": 5}, "spec string"),
-        ({"pipeline": "dct|jpegq|jpegq|huffman"}, "at most one quantizer"),
+        ({"pipeline": "dct|jpegq|jpegq|huffman"}, "at most one quantizer stage"),
         ({"pipeline": "ycbcr|dct|jpegq(table=foo)|huffman"}, "annexk, flat"),
     ],
 )

@@ -2,9 +2,12 @@
 functions included), and torch stays out of the core import path."""
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import hybridcodec
 
@@ -55,3 +58,42 @@ def test_core_import_does_not_import_torch():
     code = "import sys, hybridcodec, hybridcodec.pillow, hybridcodec.cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+_USER_CODE = """
+import numpy as np, hybridcodec, os
+img = (np.arange(24 * 20 * 3) % 251).astype(np.uint8).reshape(24, 20, 3)
+for preset in ("baseline", "wavelet", "lossless", "dct-arith"):
+    assert hybridcodec.decode(hybridcodec.encode(img, preset=preset)).shape == img.shape
+print("cache:", os.environ.get("NUMBA_CACHE_DIR", "in memory"))
+"""
+
+
+def _as_read_only_user(ro_paths, tmp_path):
+    """Run _USER_CODE in a private mount namespace where ``ro_paths`` (the install, the
+    home folder, ...) are read-only: what a user without write access sees."""
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare to mount folders read-only")
+    home = tmp_path / "home"
+    home.mkdir()
+    mounts = " && ".join(f"mount --bind {p} {p} && mount -o remount,ro,bind {p}" for p in [*ro_paths, home])
+    cmd = f"{mounts} && cd {ROOT} && HOME={home} {sys.executable} -c '{_USER_CODE}'"
+    out = subprocess.run(["unshare", "-m", "sh", "-c", cmd], capture_output=True, text=True, timeout=300)
+    if "mount" in out.stderr and "permission denied" in out.stderr.lower():
+        pytest.skip("mounting is not permitted here")
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def test_import_with_read_only_install_and_home(tmp_path):
+    out = _as_read_only_user([ROOT.parent], tmp_path)
+    assert "cache:" in out
+
+
+def test_import_with_nothing_writable_compiles_in_memory(tmp_path):
+    import tempfile
+
+    out = _as_read_only_user([ROOT.parent, tempfile.gettempdir(), "/var/tmp"], tmp_path)
+    assert "cache: in memory" in out

@@ -22,7 +22,7 @@ import pywt
 
 from . import lifting
 
-__all__ = ["Band", "WaveletPlan", "auto_levels", "band_gains"]
+__all__ = ["Band", "WaveletPlan", "auto_levels", "band_gains", "measure_gains"]
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,23 @@ def _lead(wavelet: str, mode: str, r: int) -> int:
 
 @lru_cache(maxsize=64)
 def band_gains(engine: str, levels: int, mode: str) -> np.ndarray:
-    """Synthesis energy gain of each band (in band order) of a ``levels``-deep transform."""
+    """Synthesis energy gain of each band (in band order) of a ``levels``-deep transform.
+
+    The lifting wavelets read a table measured once (``_gains.py``, made by
+    :func:`measure_gains`), so the cost does not grow with the levels a file declares;
+    PyWavelets wavelets are measured here, their depth being capped by the image size."""
+    if engine in lifting.KINDS and 1 <= levels <= 8:
+        from ._gains import GAINS
+
+        out = np.array(GAINS[(engine, levels)], np.float64)
+        out.setflags(write=False)
+        return out
+    return measure_gains(engine, levels, mode)
+
+
+def measure_gains(engine: str, levels: int, mode: str) -> np.ndarray:
+    """Synthesize one unit coefficient at the centre of each band of a plane large enough
+    that no basis function reaches its border, and sum the squares."""
     size = 16 * 2 ** max(levels, 1) + 1
     plan = WaveletPlan((size, size), engine, levels, mode)
     out = np.empty(len(plan.bands))
