@@ -1,5 +1,10 @@
+import importlib.util
+
 import numpy as np
 import pytest
+
+# atheris is optional (coverage-guided fuzzing, tests/fuzz/atheris_decode.py)
+collect_ignore = [] if importlib.util.find_spec("atheris") else ["fuzz/atheris_decode.py"]
 
 
 def smooth_image(h, w, channels=3, seed=0):
