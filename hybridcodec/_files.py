@@ -15,15 +15,17 @@ def check_output(out: Path, inputs: list[Path], force: bool) -> None:
     """Refuse to overwrite an existing file (above all an input) unless ``force``."""
     if out.is_dir():
         raise CodecError(f"{out} is a directory; give a file name")
-    if not out.exists() or force:
+    if not out.exists():
         return
     for inp in inputs:
         try:
-            if out.samefile(inp):
-                raise CodecError(f"refusing to overwrite the input {inp}; use --force")
+            same = out.samefile(inp)
         except OSError:
-            pass
-    raise CodecError(f"{out} already exists; use --force to overwrite it")
+            same = False
+        if same:  # not even with --force: the output is written from the input
+            raise CodecError(f"refusing to overwrite the input {inp} with the output; give another output name")
+    if not force:
+        raise CodecError(f"{out} already exists; use --force to overwrite it")
 
 
 def write_atomic(path: Path, data: bytes) -> None:

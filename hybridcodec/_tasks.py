@@ -15,11 +15,7 @@ def run_tasks(fn, tasks: list, on_result, *, jobs: int = 1, scheduler: str | Non
     runs a process pool, else the tasks run here one after another.  ``fn`` must be
     a module-level function (it is pickled to other processes).
     """
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(tasks), unit=unit, desc=desc, dynamic_ncols=True)
+    bar = _bar(len(tasks), desc, unit) if progress else None
 
     def done(result):
         on_result(result)
@@ -57,3 +53,30 @@ def run_tasks(fn, tasks: list, on_result, *, jobs: int = 1, scheduler: str | Non
     finally:
         if bar is not None:
             bar.close()
+
+
+class _Counter:
+    """A plain progress line every 10 % for when tqdm is not installed."""
+
+    def __init__(self, total, desc, unit):
+        self.total, self.desc, self.unit, self.n, self.shown = total, desc, unit, 0, -1
+
+    def update(self, k=1):
+        import sys
+
+        self.n += k
+        tenth = 10 * self.n // max(1, self.total)
+        if tenth != self.shown:
+            self.shown = tenth
+            print(f"{self.desc}: {self.n}/{self.total} {self.unit}s", file=sys.stderr)
+
+    def close(self):
+        pass
+
+
+def _bar(total, desc, unit):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _Counter(total, desc, unit)
+    return tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True)

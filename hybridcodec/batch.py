@@ -35,17 +35,27 @@ def plan_batch(settings: BatchSettings) -> tuple[list[tuple[str, str]], int]:
     if dst == src or src in dst.parents:
         raise CodecError("the output folder must not be the input folder or inside it "
                          "(its files would be read back as inputs)")
-    todo, done = [], 0
+    pairs = []
     for path in sorted(src.rglob("*")):
         if not path.is_file():
             continue
         ext = path.suffix.lower()
         if ext == ".hcx":
-            out = dst / path.relative_to(src).with_suffix(".png")
+            pairs.append((path, dst / path.relative_to(src).with_suffix(".png")))
         elif ext in _IMAGE_EXT:
-            out = dst / path.relative_to(src).with_suffix(".hcx")
-        else:
-            continue
+            pairs.append((path, dst / path.relative_to(src).with_suffix(".hcx")))
+    # inputs that would share an output (a.png and a.jpg -> a.hcx) keep their extension
+    # in the name (a.png.hcx, a.jpg.hcx), so that no output overwrites another
+    count: dict = {}
+    for _, out in pairs:
+        count[out] = count.get(out, 0) + 1
+    pairs = [(p, o if count[o] == 1 else o.with_name(p.name + o.suffix)) for p, o in pairs]
+    names = [o for _, o in pairs]
+    if len(set(names)) != len(names):
+        clash = sorted({str(o) for o in names if names.count(o) > 1})
+        raise CodecError(f"inputs would share output names: {', '.join(clash[:10])}; rename them first")
+    todo, done = [], 0
+    for path, out in pairs:
         if out.exists():
             done += 1
         else:

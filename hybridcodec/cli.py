@@ -30,6 +30,9 @@ def _read_bytes(path: Path) -> bytes:
 
 def cmd_encode(args) -> int:
     src, dst = Path(args.input), Path(args.output)
+    if dst.suffix.lower() != ".hcx" and not args.any_name:
+        raise CodecError(f"{dst}: encode writes .hcx files; name the output *.hcx (or pass --any-name to "
+                         "write .hcx bytes under another name)")
     check_output(dst, [src], args.force)
     im = read_image(src)
     data = _codec.encode(im, preset=args.preset, pipeline=args.pipeline, quality=args.quality,
@@ -38,8 +41,26 @@ def cmd_encode(args) -> int:
     write_atomic(dst, data)
     meta = _codec.info(data)
     print(f"{dst}: {meta['width']}x{meta['height']} {meta['mode']}, {meta['bytes']} bytes, "
-          f"{meta['bpp']:.3f} bpp")
+          f"{meta['bpp']:.3f} bpp, quality {meta['quality']}")
+    _note_missed_target(args, im, data, meta)
     return 0
+
+
+def _note_missed_target(args, im, data, meta) -> None:
+    """Say so when rate control could not reach its target (it then gives the closest file)."""
+    import numpy as np
+
+    from ._metrics import psnr
+
+    if args.target_psnr is not None:
+        got = psnr(np.asarray(im), _codec.decode(data, max_pixels=None).reshape(np.asarray(im).shape))
+        if got < args.target_psnr:
+            print(f"note: {args.target_psnr} dB is out of reach for this pipeline; the best it does is "
+                  f"{got:.2f} dB (quality {meta['quality']})", file=sys.stderr)
+    elif args.target_bpp is not None and abs(meta["bpp"] - args.target_bpp) > 0.05 * args.target_bpp:
+        end = "largest" if meta["bpp"] < args.target_bpp else "smallest"
+        print(f"note: {args.target_bpp} bpp is out of reach for this pipeline; this is its {end} file "
+              f"({meta['bpp']:.3f} bpp at quality {meta['quality']})", file=sys.stderr)
 
 
 def cmd_decode(args) -> int:
@@ -50,7 +71,8 @@ def cmd_decode(args) -> int:
     fmt = Image.registered_extensions().get(dst.suffix.lower())
     if fmt is None:
         raise CodecError(f"{dst}: unknown image extension {dst.suffix!r}; use e.g. .png")
-    blob, pixels = hcx_to_image(_read_bytes(src), fmt, dst)
+    max_pixels = None if args.max_pixels == 0 else args.max_pixels
+    blob, pixels = hcx_to_image(_read_bytes(src), fmt, dst, reduce=args.reduce, max_pixels=max_pixels)
     write_atomic(dst, blob)
     print(f"{dst}: {pixels.shape[1]}x{pixels.shape[0]}")
     return 0
@@ -131,7 +153,6 @@ def cmd_compare(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    _need("tqdm")
     from .batch import BatchSettings, run_batch
 
     failures = run_batch(BatchSettings(args.input, args.output, preset=args.preset, pipeline=args.pipeline,
@@ -141,6 +162,20 @@ def cmd_batch(args) -> int:
 
 
 COMMANDS_GROUP = "hybridcodec.commands"
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    from . import __version__
+
+    parts = [f"hybridcodec {__version__}"]
+    for dist in ("hybridcodec-learned",):
+        try:
+            parts.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return ", ".join(parts)
 
 
 def _plugin_commands(sub) -> None:
@@ -175,6 +210,7 @@ def _install_hint() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="hybridcodec", description="Hybrid classical/learned image codec.")
+    ap.add_argument("--version", action="version", version=_version())
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("encode", help="compress an image to .hcx")
@@ -188,13 +224,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--target-bpp", type=float, help="search the quality that gives this many bits per pixel")
     r.add_argument("--target-psnr", type=float, help="search the lowest quality that reaches this PSNR (dB)")
     r.add_argument("--max-bytes", type=int, help="search the highest quality whose file fits in this size")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
+    p.add_argument("--any-name", action="store_true", help="allow an output name that does not end in .hcx")
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decompress .hcx to an image file (format from the extension)")
     p.add_argument("input")
     p.add_argument("output")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
+    p.add_argument("--reduce", type=int, default=1, choices=(1, 2, 4, 8),
+                   help="decode at 1/2, 1/4 or 1/8 of the size, from the coarse data only")
+    p.add_argument("--max-pixels", type=int, default=_codec.DEFAULT_MAX_PIXELS,
+                   help=f"refuse larger images (default {_codec.DEFAULT_MAX_PIXELS}; 0: no limit)")
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("info", help="show an .hcx file's header")

@@ -131,3 +131,71 @@ def test_console_script_runs(png, tmp_path):
     r = subprocess.run([sys.executable, "-m", "hybridcodec", "decode", str(out), str(out)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "refusing to overwrite the input" in r.stderr
+
+
+def test_encode_writes_only_hcx_names_and_never_the_input(tmp_path, png, capsys):
+    before = png.read_bytes()
+    assert main(["encode", str(png), str(tmp_path / "o.png")]) == 1
+    assert "name the output *.hcx" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
+    assert main(["encode", str(png), str(png), "--force", "--any-name"]) == 1
+    assert "refusing to overwrite the input" in capsys.readouterr().err
+    assert png.read_bytes() == before
+    assert main(["encode", str(png), str(tmp_path / "o.bin"), "--any-name"]) == 0
+    assert (tmp_path / "o.bin").read_bytes()[:4] == b"\x89HCX"
+
+
+def test_batch_keeps_every_output_when_names_collide(tmp_path):
+    from PIL import Image
+
+    from hybridcodec.batch import BatchSettings, run_batch
+
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.new("RGB", (8, 8), "red").save(src / "a.png")
+    Image.new("RGB", (8, 8), "blue").save(src / "a.jpg")
+    Image.new("RGB", (8, 8), "green").save(src / "b.png")
+    said = []
+    failures = run_batch(BatchSettings(str(src), str(tmp_path / "out"), progress=False), say=said.append)
+    assert failures == []
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg.hcx", "a.png.hcx", "b.hcx"]
+    assert "3 converted" in said[-1]
+    red = hybridcodec.decode((tmp_path / "out" / "a.png.hcx").read_bytes())
+    assert red[..., 0].mean() > 200 and red[..., 2].mean() < 60
+
+
+def test_version_reduce_max_pixels_and_missed_targets(tmp_path, png, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("hybridcodec ")
+    hcx = tmp_path / "a.hcx"
+    assert main(["encode", str(png), str(hcx), "--preset", "wavelet"]) == 0
+    full = hybridcodec.decode(hcx.read_bytes())
+    assert main(["decode", str(hcx), str(tmp_path / "q.png"), "--reduce", "4"]) == 0
+    assert Image.open(tmp_path / "q.png").size == (-(-full.shape[1] // 4), -(-full.shape[0] // 4))
+    capsys.readouterr()
+    assert main(["decode", str(hcx), str(tmp_path / "m.png"), "--max-pixels", "10"]) == 1
+    assert "max_pixels" in capsys.readouterr().err and not (tmp_path / "m.png").exists()
+    assert main(["encode", str(png), str(tmp_path / "t.hcx"), "--preset", "wavelet", "--target-psnr", "99"]) == 0
+    assert "out of reach" in capsys.readouterr().err
+    assert main(["encode", str(png), str(tmp_path / "u.hcx"), "--target-bpp", "0.0001"]) == 0
+    assert "out of reach" in capsys.readouterr().err
+    assert main(["encode", str(png), str(tmp_path / "v.hcx"), "--preset", "wavelet", "--target-bpp", "2"]) == 0
+    assert "out of reach" not in capsys.readouterr().err
+
+
+def test_readme_cli_block_runs_in_an_empty_folder(tmp_path):
+    import re
+    import shutil
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("## Command line", 1)[1].split("`encode` writes", 1)[0]
+    lines = [ln[4:] for ln in block.splitlines() if ln.startswith("    ")]
+    exe = Path(sys.executable).parent / "hybridcodec"
+    if not exe.exists() and shutil.which("hybridcodec") is None:
+        pytest.skip("the hybridcodec command is not installed")
+    env = dict(os.environ, PATH=f"{exe.parent}{os.pathsep}{os.environ['PATH']}")
+    for line in lines:
+        line = re.sub(r"^python ", f"{sys.executable} ", line)
+        out = subprocess.run(line, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert out.returncode == 0, (line, out.stderr[-1000:])

@@ -237,7 +237,7 @@ def test_train_keeps_existing_weights_when_interrupted(tiny_weights, tmp_path, m
     monkeypatch.setattr(tr.torch, "save", lambda obj, f, *a, **k: (Path(f).write_bytes(b"half"), fail()))
     with pytest.raises(KeyboardInterrupt):
         train_postfilter(str(tiny_weights / "train"), "baseline", steps=1, out=str(out), batch=2, crop=32,
-                         channels=8, layers=3, progress=False, say=lambda *a: None)
+                         channels=8, layers=3, progress=False, say=lambda *a: None, force=True)
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.pt"]
 
@@ -275,3 +275,19 @@ def test_weights_are_picked_by_transform_family(use_weights, spec, family):
 def test_a_family_without_weights_is_refused(use_weights):
     with pytest.raises(hybridcodec.CodecError, match="no weights for transform family 'test-family'"):
         hybridcodec.encode(smooth_image(16, 16, 3), pipeline="ycbcr|test-family-dct|jpegq|huffman+cnn")
+
+
+def test_training_never_replaces_shipped_or_existing_weights_by_default(tiny_weights, tmp_path, monkeypatch):
+    from hybridcodec.cli import main
+
+    shipped = {p: p.read_bytes() for p in pf.WEIGHTS_DIR.glob("postfilter-*")}
+    monkeypatch.chdir(tmp_path)
+    data = str(tiny_weights / "train")
+    args = ["train", "postfilter", "--data", data, "--preset", "baseline", "--steps", "1", "--channels", "8",
+            "--layers", "3", "--quiet"]
+    assert main(args) == 0  # no --out: a folder of its own
+    assert (tmp_path / "trained-weights" / "postfilter-dct.pt").exists()
+    assert main(args) == 1  # exists now: refused without --force
+    assert main(args + ["--out", str(pf.WEIGHTS_DIR / "postfilter-dct.pt")]) == 1
+    assert main(args + ["--out", str(pf.WEIGHTS_DIR / "postfilter-new.pt")]) == 1
+    assert {p: p.read_bytes() for p in pf.WEIGHTS_DIR.glob("postfilter-*")} == shipped

@@ -18,7 +18,10 @@ def register(sub) -> None:
     t.add_argument("--steps", type=int, default=6000, help="optimizer steps (default 6000)")
     t.add_argument("--hours", type=float, help="stop after this much training time")
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
-    t.add_argument("--out", help="weights file (default: the plugin's weights/postfilter-FAMILY.pt)")
+    t.add_argument("--out", help="weights file (default: trained-weights/postfilter-FAMILY.pt here)")
+    t.add_argument("--force", action="store_true", help="replace an existing --out file")
+    t.add_argument("--replace-shipped", action="store_true",
+                   help="allow --out in the plugin's shipped weights folder (old files then fail to decode)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--channels", type=int, default=48, help="network width (default 48)")
     t.add_argument("--layers", type=int, default=8, help="convolution layers (default 8)")
@@ -33,5 +36,6 @@ def _train_postfilter(args) -> int:
 
     train_postfilter(args.data, args.preset, steps=args.steps, hours=args.hours, resume=args.resume,
                      out=args.out, seed=args.seed, channels=args.channels, layers=args.layers, lr=args.lr,
-                     threads=args.threads, progress=not args.quiet)
+                     threads=args.threads, progress=not args.quiet, force=args.force,
+                     replace_shipped=args.replace_shipped)
     return 0

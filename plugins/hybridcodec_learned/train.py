@@ -26,6 +26,7 @@ import hybridcodec
 from hybridcodec._files import write_atomic
 
 from .model import PostFilterNet, strength
+from . import postfilter as _postfilter
 from .postfilter import weights_path
 
 __all__ = ["train_postfilter", "fingerprint", "FAMILY_OF_PRESET"]
@@ -96,15 +97,39 @@ class _Pairs:
         return t(dec), torch.from_numpy(s), t(orig)
 
 
+DEFAULT_OUT = "trained-weights"  # training writes here unless told otherwise
+
+
+def check_target(target: Path, resume: bool, force: bool, replace_shipped: bool) -> None:
+    """Refuse, before any work, to replace shipped weights or an existing file by accident."""
+    shipped = target.resolve().parent == _postfilter.WEIGHTS_DIR.resolve()
+    if shipped and not replace_shipped:
+        raise hybridcodec.CodecError(
+            f"refusing to write {target}: it is in the shipped weights folder, and every file made with the "
+            "current weights would then fail to decode; train into another --out, or pass --replace-shipped "
+            "(with --force to replace an existing file) if you mean to replace them")
+    if target.exists() and not (resume or force):
+        raise hybridcodec.CodecError(f"{target} already exists; pass --force to replace it or --resume to "
+                                     "continue its training")
+    if target.is_dir():
+        raise hybridcodec.CodecError(f"{target} is a folder; --out takes a .pt file name")
+
+
 def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | None = None,
                      resume: bool = False, out: str | None = None, seed: int = 0, batch: int = 16,
                      crop: int = 96, channels: int = 48, layers: int = 8, lr: float = 5e-4,
-                     threads: int | None = None, progress: bool = True, say=print) -> Path:
+                     threads: int | None = None, progress: bool = True, say=print, force: bool = False,
+                     replace_shipped: bool = False) -> Path:
     """Train, save the weights (and a ``.json`` record beside them); return their path.
 
     With the same arguments and thread count a run is bit-for-bit repeatable; the record
     lists a fingerprint of the weights every 500 steps so that a rerun can be checked
-    against it as it goes."""
+    against it as it goes.
+
+    Without ``out`` the weights go to ``trained-weights/postfilter-FAMILY.pt`` in the
+    current folder.  An existing file is replaced only with ``force`` (or continued with
+    ``resume``), and the plugin's shipped weights only with ``replace_shipped``: every
+    file made with the old weights would fail to decode."""
     if preset not in FAMILY_OF_PRESET:
         raise hybridcodec.CodecError(f"train postfilter takes --preset {', '.join(FAMILY_OF_PRESET)}")
     for name, value, low in (("steps", steps, 1), ("batch", batch, 1), ("channels", channels, 1),
@@ -118,7 +143,8 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
     files = sorted(str(p) for p in Path(data).rglob("*") if p.suffix.lower() in _EXT)
     if not files:
         raise hybridcodec.CodecError(f"no training images in {data}")
-    target = Path(out) if out else weights_path(FAMILY_OF_PRESET[preset])
+    target = Path(out) if out else Path(DEFAULT_OUT) / weights_path(FAMILY_OF_PRESET[preset]).name
+    check_target(target, resume, force, replace_shipped)
     target.parent.mkdir(parents=True, exist_ok=True)
     before = torch.get_num_threads()
     if threads:
