@@ -97,3 +97,32 @@ def test_import_with_nothing_writable_compiles_in_memory(tmp_path):
 
     out = _as_read_only_user([ROOT.parent, tempfile.gettempdir(), "/var/tmp"], tmp_path)
     assert "cache: in memory" in out
+
+
+def test_cli_start_does_not_import_torch():
+    code = ("import sys; from hybridcodec.cli import build_parser; build_parser(); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_plugin_wheel_carries_the_weights_and_their_records(tmp_path):
+    import shutil
+    import zipfile
+
+    src = ROOT.parent / "plugins"
+    if not (src / "pyproject.toml").exists():
+        pytest.skip("no plugins/ folder beside the package")
+    shutil.copytree(src, tmp_path / "plugins", ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                          str(tmp_path / "plugins"), "-w", str(tmp_path / "dist")], capture_output=True, text=True)
+    if out.returncode != 0 and "setuptools" in out.stderr:
+        pytest.skip("setuptools is not installed")
+    assert out.returncode == 0, out.stderr[-1500:]
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = sorted(p.name for p in (src / "hybridcodec_learned" / "weights").iterdir()
+                     if p.suffix in (".pt", ".json"))
+    assert shipped and all(f"hybridcodec_learned/weights/{n}" in names for n in shipped)
+    meta = next(n for n in names if n.endswith("METADATA"))
+    assert "Requires-Dist: torch" not in zipfile.ZipFile(wheel).read(meta).decode()

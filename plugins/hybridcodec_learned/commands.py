@@ -32,7 +32,12 @@ def register(sub) -> None:
 
 
 def _train_postfilter(args) -> int:
-    from .train import train_postfilter
+    from hybridcodec import CodecError
+
+    try:
+        from .train import train_postfilter
+    except ImportError as exc:
+        raise CodecError(f"training needs torch ({exc}); install torch's CPU build: pip install torch==2.13.0") from None
 
     train_postfilter(args.data, args.preset, steps=args.steps, hours=args.hours, resume=args.resume,
                      out=args.out, seed=args.seed, channels=args.channels, layers=args.layers, lr=args.lr,
