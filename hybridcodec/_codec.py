@@ -7,7 +7,7 @@ import numbers
 import cv2
 import numpy as np
 
-from ._container import (EXIF, FILE_STAGE, FLAG_CHANNEL_AXIS, ICC, Chunk, Header, read_container,
+from ._container import (FILE_STAGE, FLAG_CHANNEL_AXIS, METADATA, Chunk, Header, read_container,
                          write_container)
 from ._errors import CodecError, TruncatedError
 from ._image import MODES, as_uint8_image
@@ -19,7 +19,7 @@ __all__ = ["encode", "decode", "info", "metadata", "DEFAULT_MAX_PIXELS"]
 
 DEFAULT_MAX_PIXELS = 1 << 28
 _DATA, _SIDE, _ALPHA = b"DATA", b"SIDE", b"ALPH"
-_EXIF, _ICC, _FILE = EXIF, ICC, FILE_STAGE
+_FILE = FILE_STAGE
 
 
 def _pipeline_for(preset, pipeline) -> Pipeline:
@@ -47,7 +47,8 @@ def check_quality(quality) -> float:
 
 def encode(image, preset: str | None = None, pipeline: str | None = None, quality: float | None = None,
            *, target_bpp: float | None = None, target_psnr: float | None = None,
-           max_bytes: int | None = None, exif: bytes | None = None, icc_profile: bytes | None = None) -> bytes:
+           max_bytes: int | None = None, exif: bytes | None = None, icc_profile: bytes | None = None,
+           xmp: bytes | None = None) -> bytes:
     """Compress an image to the bytes of an .hcx file.
 
     Parameters
@@ -68,7 +69,7 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
         closest to ``target_bpp`` bits per pixel, the lowest quality whose PSNR
         reaches ``target_psnr`` dB, or the highest quality whose file fits in
         ``max_bytes``.  The pipeline needs a quantizer.
-    exif, icc_profile : bytes, optional
+    exif, icc_profile, xmp : bytes, optional
         Metadata stored as-is in ancillary chunks (see :func:`metadata`).
 
     Returns
@@ -98,7 +99,11 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
     if h > (1 << 24) or w > (1 << 24):
         raise CodecError(f"image {w}x{h} is too large (at most 16777216 per side)")
     extra = []
-    for name, blob, ctype in (("exif", exif, _EXIF), ("icc_profile", icc_profile, _ICC)):
+    given = {"exif": exif, "icc_profile": icc_profile, "xmp": xmp}
+    for ctype, name in METADATA.items():
+        blob = given[name]
+        if isinstance(blob, str) and name == "xmp":  # Pillow gives XMP as text or bytes
+            blob = blob.encode("utf-8")
         if blob is not None:
             if not isinstance(blob, (bytes, bytearray, memoryview)):
                 raise CodecError(f"{name} must be bytes; got {type(blob).__name__}")
@@ -270,22 +275,21 @@ def info(data) -> dict:
                    for c in chunks],
         "exif_bytes": len(meta.get("exif", b"")),
         "icc_profile_bytes": len(meta.get("icc_profile", b"")),
+        "xmp_bytes": len(meta.get("xmp", b"")),
     }
 
 
 def _metadata(chunks) -> dict:
     out = {}
     for c in chunks:
-        if c.stage == _FILE and c.type == _EXIF:
-            out["exif"] = c.payload
-        elif c.stage == _FILE and c.type == _ICC:
-            out["icc_profile"] = c.payload
+        if c.stage == _FILE and c.type in METADATA:
+            out[METADATA[c.type]] = c.payload
     return out
 
 
 def metadata(data) -> dict:
-    """The ``exif`` and ``icc_profile`` stored in an .hcx file (keys present only when
-    stored), read without decoding pixels."""
+    """The ``exif``, ``icc_profile`` and ``xmp`` stored in an .hcx file (keys present
+    only when stored), read without decoding pixels."""
     return _metadata(read_container(data)[1])
 
 

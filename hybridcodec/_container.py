@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ._errors import CodecError, TruncatedError
 
 __all__ = ["MAGIC", "VERSION", "Header", "Chunk", "write_container", "read_container", "read_head",
-           "scan_chunks", "MAX_DIMENSION", "FILE_STAGE", "EXIF", "ICC"]
+           "scan_chunks", "MAX_DIMENSION", "FILE_STAGE", "EXIF", "ICC", "XMP", "METADATA"]
 
 MAGIC = b"\x89HCX\r\n\x1a\n"
 VERSION = 1
@@ -22,7 +22,8 @@ _KNOWN_FLAGS = FLAG_CHANNEL_AXIS
 _FIXED = struct.Struct(">8sBBIIBBHH")  # magic, version, flags, width, height, channels, bits, quality x 100, spec length
 _CHUNK = struct.Struct(">4sBI")  # type, stage index, payload length
 FILE_STAGE = 255  # stage index of chunks that belong to the file, not to a stage
-EXIF, ICC = b"eXIf", b"iCCP"  # ancillary file chunks: a reader may skip them
+EXIF, ICC, XMP = b"eXIf", b"iCCP", b"xMPd"  # ancillary file chunks: a reader may skip them
+METADATA = {EXIF: "exif", ICC: "icc_profile", XMP: "xmp"}  # chunk type -> metadata key
 
 
 @dataclass

@@ -80,7 +80,8 @@ def convert_one(job) -> tuple[str, str | None]:
         else:
             im = read_image(Path(src))
             data = _codec.encode(im, exif=im.info.get("exif") or None,
-                                 icc_profile=im.info.get("icc_profile") or None, **options)
+                                 icc_profile=im.info.get("icc_profile") or None,
+                                 xmp=im.info.get("xmp") or None, **options)
             write_atomic(out, data)
         return src, None
     except Exception as exc:  # reported per file; the batch goes on

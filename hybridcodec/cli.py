@@ -37,7 +37,8 @@ def cmd_encode(args) -> int:
     im = read_image(src)
     data = _codec.encode(im, preset=args.preset, pipeline=args.pipeline, quality=args.quality,
                          target_bpp=args.target_bpp, target_psnr=args.target_psnr, max_bytes=args.max_bytes,
-                         exif=im.info.get("exif") or None, icc_profile=im.info.get("icc_profile") or None)
+                         exif=im.info.get("exif") or None, icc_profile=im.info.get("icc_profile") or None,
+                                 xmp=im.info.get("xmp") or None)
     write_atomic(dst, data)
     meta = _codec.info(data)
     print(f"{dst}: {meta['width']}x{meta['height']} {meta['mode']}, {meta['bytes']} bytes, "

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from ._codec import decode, encode
-from ._container import EXIF, FILE_STAGE, ICC, MAGIC, read_container, read_head, scan_chunks
+from ._container import FILE_STAGE, MAGIC, METADATA, read_container, read_head, scan_chunks
 from ._errors import CodecError, TruncatedError
 from ._image import MODES, codec_mode
 
@@ -48,13 +48,16 @@ class HcxImageFile(ImageFile.ImageFile):
         self._mode = MODES[header.channels]
         self.info["pipeline"] = header.spec
         self.info["quality"] = header.quality
-        found = scan_chunks(self.fp, count, lambda ctype, stage: stage == FILE_STAGE and ctype in (EXIF, ICC))
+        found = scan_chunks(self.fp, count, lambda ctype, stage: stage == FILE_STAGE and ctype in METADATA)
         for (ctype, _), payload in found.items():
-            self.info["exif" if ctype == EXIF else "icc_profile"] = payload
+            self.info[METADATA[ctype]] = payload
         self._reduce_factor = 1
         self._full = self.size
         # a tile so that Pillow sees pixels waiting; load() replaces it by the decoded image
         self.tile = [ImageFile._Tile("raw", (0, 0, *self.size), 0, self.mode)]
+
+    n_frames = 1  # a still image, as Pillow's single-frame plugins report
+    is_animated = False
 
     # -- scalable decoding -------------------------------------------------------
     def draft(self, mode, size):
@@ -143,14 +146,16 @@ def _save(im: Image.Image, fp, filename) -> None:
     if isinstance(exif, Image.Exif):
         exif = exif.tobytes()
     icc = info.get("icc_profile", im.info.get("icc_profile"))
+    xmp = info.get("xmp", im.info.get("xmp"))
     preset, pipeline = info.get("preset"), info.get("pipeline")
     if info.get("lossless"):
         if pipeline is not None or preset not in (None, "lossless"):
             raise ValueError("lossless=True chooses the pipeline; leave out preset= and pipeline=")
         preset = "lossless"
     try:
+        targets = {k: info[k] for k in ("target_bpp", "target_psnr", "max_bytes") if info.get(k) is not None}
         data = encode(np.asarray(im), preset=preset, pipeline=pipeline, quality=info.get("quality"),
-                      exif=exif or None, icc_profile=icc or None)
+                      exif=exif or None, icc_profile=icc or None, xmp=xmp or None, **targets)
     except CodecError as exc:
         raise ValueError(f"cannot write HCX: {exc}") from None
     fp.write(data)

@@ -200,3 +200,18 @@ def test_failed_save_leaves_no_file(tmp_path):
     with pytest.raises(OSError):
         Image.new("I;16", (8, 8)).save(path)
     assert not path.exists()
+
+
+def test_xmp_frames_and_rate_targets(tmp_path):
+    im = Image.new("RGB", (64, 48), (30, 90, 160))
+    im.save(tmp_path / "x.hcx", xmp=b"<x:xmpmeta>hello</x:xmpmeta>")
+    with Image.open(tmp_path / "x.hcx") as pic:
+        assert pic.info["xmp"] == b"<x:xmpmeta>hello</x:xmpmeta>"
+        assert pic.n_frames == 1 and pic.is_animated is False
+        pic.save(tmp_path / "y.hcx")  # XMP carried over from info
+    assert hybridcodec.metadata((tmp_path / "y.hcx").read_bytes())["xmp"] == b"<x:xmpmeta>hello</x:xmpmeta>"
+    noisy = Image.effect_noise((96, 64), 60).convert("RGB")
+    noisy.save(tmp_path / "m.hcx", preset="wavelet", max_bytes=1500)
+    assert (tmp_path / "m.hcx").stat().st_size <= 1500
+    noisy.save(tmp_path / "b.hcx", preset="wavelet", target_bpp=1.0)
+    assert abs(8 * (tmp_path / "b.hcx").stat().st_size / (96 * 64) - 1.0) < 0.2
