@@ -219,3 +219,35 @@ def test_batch_bad_options_fail_before_any_work(tmp_path, capsys):
     assert main(["batch", str(src), str(tmp_path / "o"), "--pipeline", "nope", "--quiet"]) == 1
     assert "unknown stage" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_odd_folder_is_compared_with_notes(tmp_path, photos):
+    (photos / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    Image.fromarray(smooth_image(7, 5, 3)).save(photos / "tiny.png")
+    deep = (smooth_image(64, 80, 1).astype(np.uint16) * 257).astype(np.uint16)
+    Image.fromarray(deep).save(photos / "deep.png")  # a 16-bit grey PNG (mode I;16)
+    said = []
+    doc = run_compare(_settings(tmp_path / "out", photos), say=said.append)
+    text = "\n".join(map(str, said))
+    assert "skipped broken.png" in text and "skipped tiny.png" in text and "converted deep.png" in text
+    assert doc["images"] == ["deep.png", "p0.png", "p1.png"]
+    deep_points = [p for p in doc["points"] if p["image"] == "deep.png" and p["codec"] == "jpeg"]
+    assert all(25 < p["psnr"] < 60 for p in deep_points)  # not a white image
+    for row in doc["bd"]:
+        assert row["bd_rate_psnr"] is not None and np.isfinite(row["bd_rate_psnr"])
+    for name in ("rd_psnr.png", "rd_ssim.png", "rd_msssim.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 5000
+    env = doc["environment"]
+    assert env["versions"]["hybridcodec"] == hybridcodec.__version__ and env["cpus"] >= 1
+    assert {"numpy", "pillow"} <= set(env["versions"])
+
+
+def test_lossless_points_are_finite_and_times_are_medians(tmp_path, photos):
+    doc = run_compare(_settings(tmp_path / "out", photos, pipelines=["lossless"], codecs=["jpeg"]),
+                      say=lambda *a: None)
+    lossless = [p for p in doc["points"] if p["codec"] == "lossless"]
+    assert lossless and all(p["psnr"] == 100.0 for p in lossless)
+    res = next(c["results"] for c in doc["codecs"] if c["name"] == "lossless")
+    assert len(res["quality"]) == 1  # every quality gives the same file: one point
+    times = sorted(p["encode_s"] for p in lossless if float(p["quality"]) == res["quality"][0])
+    assert res["encoding_time"][0] == pytest.approx(float(np.median(times)))

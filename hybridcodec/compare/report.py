@@ -22,6 +22,9 @@ _RESULT_KEYS = {"bpp": "bpp", "psnr": "psnr-rgb", "ssim": "ssim-rgb", "ms-ssim":
                 "ratio": "compression_ratio", "encode_s": "encoding_time", "decode_s": "decoding_time"}
 
 
+_TIMES = ("encode_s", "decode_s")
+
+
 def _db(ms):
     return [-10 * math.log10(max(1e-10, 1 - m)) if m == m else float("nan") for m in ms]
 
@@ -35,10 +38,17 @@ def curves(points: list[dict], codec: str, qualities) -> dict:
         rows = [p for p in points if p["codec"] == codec and float(p["quality"]) == float(q)]
         if not rows:
             continue
-        res["quality"].append(q)
+        point = {}
         for src, key in _RESULT_KEYS.items():
             vals = [p[src] for p in rows if src in p and p[src] == p[src]]
-            res[key].append(float(np.mean(vals)) if vals else float("nan"))
+            # times: the median (one slow image or a late compile must not set the figure)
+            avg = np.median if src in _TIMES else np.mean
+            point[key] = float(avg(vals)) if vals else float("nan")
+        if res["quality"] and all(point[k] == res[k][-1] for k in ("bpp", "psnr-rgb") if k in point):
+            continue  # the same file as the previous quality (a codec's knob saturates): one point
+        res["quality"].append(q)
+        for key, v in point.items():
+            res[key].append(v)
     return {k: v for k, v in res.items() if v and not all(x != x for x in v)}
 
 
@@ -93,6 +103,7 @@ def write_outputs(out: Path, settings, keys, images, points, say) -> dict:
         "settings": settings_dict(settings),
         "images": images,
         "msssim_implementation": msssim_backend(),
+        "environment": environment(),
         "codecs": codecs,
         "bd": bd,
         "bd_per_image": per_image_bd,
@@ -131,22 +142,78 @@ def _write_csv(path: Path, points):
     _atomic_text(path, buf.getvalue())
 
 
+def _style(name: str) -> dict:
+    """Reference codecs dashed (jpeg, the BD reference, thick and on top), hybridcodec's
+    classical pipelines solid, pipelines with a learned (plugin) stage dash-dotted."""
+    if name == "jpeg":
+        return {"ls": "--", "lw": 2.6, "color": "black", "zorder": 5, "label": "jpeg (BD reference)"}
+    if name in REFERENCE_CODECS:
+        return {"ls": ":", "lw": 1.4, "label": name}
+    return {"ls": "-." if _learned(name) else "-", "lw": 1.8,
+            "label": f"{name} (learned)" if _learned(name) else name}
+
+
+def _learned(spec: str) -> bool:
+    from .._pipeline import Pipeline
+
+    try:
+        return any(not type(s).__module__.startswith("hybridcodec.") for s in Pipeline(spec).stages)
+    except CodecError:
+        return False
+
+
+def environment() -> dict:
+    """Versions of everything that made the numbers, and the machine."""
+    import os
+    import platform
+    import subprocess
+    from importlib import metadata
+
+    from .. import __version__
+
+    versions = {"hybridcodec": __version__}
+    for dist in ("hybridcodec-learned", "numpy", "scipy", "numba", "pillow", "opencv-python-headless",
+                 "pywavelets", "torch", "pillow-heif", "imagecodecs", "scikit-image", "matplotlib"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    try:
+        from PIL import features
+
+        for lib in ("jpg", "webp", "jpg_2000", "avif", "zlib"):
+            v = features.version(lib)
+            if v:
+                versions[f"pillow:{lib}"] = v
+    except Exception:  # noqa: BLE001 - informational only
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=Path(__file__).resolve().parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"versions": versions, "hybridcodec_commit": commit, "python": platform.python_version(),
+            "machine": platform.machine(), "system": platform.platform(), "processor": platform.processor(),
+            "cpus": os.cpu_count()}
+
+
 def _plots(out: Path, results: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    top = max((max(r["bpp"]) for r in results.values() if r.get("bpp")), default=2.0)
     for fname, key, label, conv in (("rd_psnr.png", "psnr-rgb", "PSNR (RGB) [dB]", lambda v: v),
+                                    ("rd_ssim.png", "ssim-rgb", "SSIM (RGB)", lambda v: v),
                                     ("rd_msssim.png", "ms-ssim-rgb", "MS-SSIM (RGB) [dB]", _db)):
         fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
         for name, res in results.items():
             if key in res:
-                ax.plot(res["bpp"], conv(res[key]), marker="o", ms=3, lw=1.5,
-                        ls="--" if name in REFERENCE_CODECS else "-", label=name)
+                ax.plot(res["bpp"], conv(res[key]), marker="o", ms=3, **_style(name))
         ax.set_xlabel("bits per pixel")
         ax.set_ylabel(label)
-        ax.set_xlim(0, 2.6)
+        ax.set_xlim(0, top * 1.05)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
@@ -181,7 +248,7 @@ def _report(doc) -> str:
         lines.append(f"| {row['codec']} | {_fmt(row.get('bd_rate_psnr'))} | {_fmt(row.get('bd_psnr'), ' dB')} | "
                      f"{_fmt(row.get('bd_rate_msssim'))} | {np.mean(r['encoding_time']):.4f} | "
                      f"{np.mean(r['decoding_time']):.4f} |")
-    lines += ["", "![PSNR](rd_psnr.png) ![MS-SSIM](rd_msssim.png)", "", "## Per image (BD-rate, PSNR, vs jpeg)", "",
+    lines += ["", "![PSNR](rd_psnr.png) ![SSIM](rd_ssim.png) ![MS-SSIM](rd_msssim.png)", "", "## Per image (BD-rate, PSNR, vs jpeg)", "",
               "| image | " + " | ".join(r["codec"] for r in doc["bd"]) + " |",
               "|---|" + "---|" * len(doc["bd"])]
     for image in doc["images"]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .._tasks import run_tasks
 from .codecs import REFERENCE_CODECS, Codec, hybrid_codec, reference_codec
-from .data import image_sources, load_image
+from .._errors import CodecError
+from .data import check_sources, image_sources, load_image
 from .metrics import compute
 from .settings import CompareSettings
 
@@ -36,6 +37,7 @@ def run_task(task) -> list[dict]:
     codec = _codec(tuple(key))
     img = load_image(source)
     raw = img.size
+    codec.decode(codec.encode(img, qualities[0]))  # warm-up (numba compiles on first use): not timed
     out = []
     for q in qualities:
         t0 = time.perf_counter()
@@ -89,7 +91,9 @@ def run_compare(settings: CompareSettings, say=print) -> dict:
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     keys = _available(settings, say)
-    images = image_sources(settings.data)
+    images = check_sources(image_sources(settings.data), say)
+    if not images:
+        raise CodecError("no image left to compare (see the notes above)")
     qualities = [float(q) for q in settings.qualities]
     points_path = out / POINTS_FILE
     done = {(p["codec"], p["image"], float(p["quality"])) for p in _load_points(points_path)
