@@ -173,8 +173,8 @@ def _open(data, max_pixels: int | None, allow_truncated: bool = False):
 # The decoder's work must be backed by the file: no coder here spends less than one
 # byte on 2**18 pixels (arith: 1/2048 bit per coefficient; huffman: 2 bits per block;
 # rans: 2**-16 of a bit per symbol at best), and a cut-short file, which decodes what
-# is missing as zeros, must still hold one byte per 2**13 pixels (8 KiB for 8192x8192).
-_PIXELS_PER_BYTE, _PIXELS_PER_BYTE_CUT = 1 << 18, 1 << 13
+# is missing as zeros, must still hold one byte per 2**11 pixels (32 KiB for 8192x8192).
+_PIXELS_PER_BYTE, _PIXELS_PER_BYTE_CUT = 1 << 18, 1 << 11
 
 
 def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -196,9 +196,9 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
     allow_truncated : bool
         Decode what a file that was cut short holds (what is missing decodes as
         zero coefficients, or opaque alpha) instead of raising.  The header must be
-        complete, and the file must still hold a byte per 2**13 pixels (whole files:
+        complete, and the file must still hold a byte per 2**11 pixels (whole files:
         a byte per 2**18), so that a few bytes cannot make the decoder fill a large
-        image.
+        image.  Post-filters are skipped when the data was cut short.
 
     Raises
     ------
@@ -213,6 +213,7 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
     ctx = pipe.context(header.width, header.height, colour, header.quality, reduce=int(reduce),
                        allow_truncated=bool(allow_truncated))
     payload = alpha = None
+    ctx.truncated = len(chunks) < header.count or not all(c.complete for c in chunks)
     for c in chunks:
         if c.type == _DATA and c.stage == pipe.entropy.index and payload is None:
             payload = c.payload
@@ -225,7 +226,7 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
     if payload is None:
         if not allow_truncated:
             raise TruncatedError("corrupt .hcx file: no coded data chunk")
-        payload = b""
+        payload, ctx.truncated = b"", True
     if alpha is None and header.channels == 4 and not allow_truncated:
         raise TruncatedError("corrupt .hcx file: an RGBA file without its alpha chunk")
     try:
@@ -233,7 +234,7 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
         image = reconstruct(pipe, layouts, payload, ctx)
         if reduce > 1:
             image = _finish_reduce(image, -(-header.height // reduce), -(-header.width // reduce))
-        else:
+        elif not ctx.truncated:  # a post-filter's side data describes the whole image
             for stage in pipe.postfilters:  # on the colour planes; alpha is exact already
                 image = stage.decode(image, ctx)
         if header.channels == 4:

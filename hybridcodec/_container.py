@@ -36,6 +36,7 @@ class Header:
     flags: int = 0
     bits: int = 8
     version: int = VERSION
+    count: int = 0  # chunks the header declares (when read from a file)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Chunk:
     type: bytes  # 4 ASCII letters; lower-case first letter = ancillary (skippable)
     stage: int
     payload: bytes = field(repr=False)
+    complete: bool = True  # False: what is left of a chunk that a cut-short file ends in
 
 
 def write_container(header: Header, chunks: list[Chunk]) -> bytes:
@@ -93,7 +95,7 @@ def read_header(data) -> tuple[Header, int, int]:
     except UnicodeDecodeError:
         raise CodecError("corrupt .hcx file: the pipeline spec is not ASCII") from None
     (count,) = struct.unpack_from(">H", data, _FIXED.size + slen)
-    header = Header(width, height, channels, quality, spec, flags, bits, version)
+    header = Header(width, height, channels, quality, spec, flags, bits, version, count)
     return header, count, end + 4
 
 
@@ -148,7 +150,7 @@ def read_container(data, allow_truncated: bool = False) -> tuple[Header, list[Ch
         end = pos + _CHUNK.size + length
         if end + 4 > len(data):
             if allow_truncated:
-                chunks.append(Chunk(ctype, stage, data[pos + _CHUNK.size : end]))
+                chunks.append(Chunk(ctype, stage, data[pos + _CHUNK.size : end], complete=False))
                 return header, chunks
             raise TruncatedError(
                 f"truncated .hcx file: chunk {i + 1} of {count} declares {length} bytes, "

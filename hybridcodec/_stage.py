@@ -150,6 +150,7 @@ class Context:
     side: dict = field(default_factory=dict)  # stage index -> list of bytes
     reduce: int = 1  # decode at 1/reduce of the full size (1, 2, 4 or 8)
     allow_truncated: bool = False  # decode what a cut-short stream holds; the rest is zero
+    truncated: bool = False  # set when the file or a stream was found cut short (post-filters then skip)
     family: str = ""  # artifact family of the pipeline's transform (Stage.family), for post-filters
     model: Any = None  # the EntropyModel offered to the entropy stage (None: none offered)
     scratch: dict = field(default_factory=dict)  # per-image state a stage keeps between its calls

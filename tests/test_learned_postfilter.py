@@ -291,3 +291,16 @@ def test_training_never_replaces_shipped_or_existing_weights_by_default(tiny_wei
     assert main(args + ["--out", str(pf.WEIGHTS_DIR / "postfilter-dct.pt")]) == 1
     assert main(args + ["--out", str(pf.WEIGHTS_DIR / "postfilter-new.pt")]) == 1
     assert {p: p.read_bytes() for p in pf.WEIGHTS_DIR.glob("postfilter-*")} == shipped
+
+
+def test_cut_short_files_skip_the_post_filter(use_weights, monkeypatch):
+    img = smooth_image(32, 48, 3)
+    data = hybridcodec.encode(img, pipeline="baseline+cnn", quality=50)
+    calls = []
+    monkeypatch.setattr(pf, "apply_filter", lambda *a, **k: calls.append(1) or a[1])
+    for cut in (len(data) - 20, len(data) // 2):  # inside the cnn side data; inside the coded data
+        out = hybridcodec.decode(data[:cut], allow_truncated=True)
+        assert out.shape == img.shape
+    assert calls == []
+    hybridcodec.decode(data)
+    assert calls == [1]

@@ -78,6 +78,7 @@ class Arith(Stage):
             raise CodecError(f"corrupt data: {len(payload)} bytes cannot hold {n} coefficients")
         n_bands = bands_needed(order, ctx.reduce_levels) if ctx.reduce > 1 else len(rows)
         flat, status = cm.decode_bands(payload, rows, n, n_bands)
+        ctx.truncated |= status == cm.ERR_TRUNCATED
         if status != cm.OK and not (ctx.allow_truncated and status == cm.ERR_TRUNCATED):
             raise (TruncatedError if status == cm.ERR_TRUNCATED else CodecError)(f"corrupt data: the arithmetic-coded stream has {_ERRORS[status]}")
         return unflatten(flat, layout)

@@ -86,6 +86,7 @@ class Huffman(Stage):
         except CodecError:
             if not ctx.allow_truncated:
                 raise
+            ctx.truncated = True
             return [np.zeros(p.shape, np.int32) for p in layout]  # cut inside the tables
         data = np.frombuffer(payload, np.uint8, offset=pos)
         n_blocks = int(starts[-1])
@@ -96,6 +97,7 @@ class Huffman(Stage):
             )
         zz = np.zeros((n_blocks, b * b), np.int32)
         err = coder.decode_blocks(data, np.stack(luts), starts, tables, zz)
+        ctx.truncated |= err in (coder.ERR_TRUNCATED, coder.ERR_CODE)
         if err != coder.OK and not (ctx.allow_truncated and err in (coder.ERR_TRUNCATED, coder.ERR_CODE)):
             raise (TruncatedError if err == coder.ERR_TRUNCATED else CodecError)(
                 f"corrupt data: the Huffman bitstream has {_ERRORS[err]}")

@@ -71,6 +71,7 @@ class Rans(Stage):
             k = bands_needed(order, ctx.reduce_levels)
             n = int(ends[k - 1]) if k else 0
         sym, status = rans.decode(payload, idx, tables, n)
+        ctx.truncated |= status == rans.ERR_TRUNCATED
         if status != rans.OK and not (ctx.allow_truncated and status == rans.ERR_TRUNCATED):
             raise (TruncatedError if status == rans.ERR_TRUNCATED else CodecError)(f"corrupt data: the rANS stream has {_ERRORS[status]}")
         flat = np.zeros(len(idx), np.int32)
