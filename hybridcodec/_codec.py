@@ -10,7 +10,7 @@ import numpy as np
 from ._container import (FILE_STAGE, FLAG_CHANNEL_AXIS, METADATA, Chunk, Header, read_container,
                          write_container)
 from ._errors import CodecError, TruncatedError
-from ._image import MODES, as_uint8_image
+from ._image import MODES, as_image
 from ._pipeline import PRESETS, Pipeline
 from ._ratecontrol import search_quality
 from ._run import decode_alpha, encode_alpha, encode_planes, reconstruct
@@ -56,7 +56,9 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
     image : numpy.ndarray or PIL.Image.Image
         uint8 array ``H x W`` (grey), ``H x W x 1``, ``H x W x 3`` (RGB) or ``H x W x 4``
         (RGBA: the alpha plane is stored losslessly beside the pipeline), or a PIL
-        image of mode L, RGB or RGBA (1, P and LA are converted).
+        image of mode L, RGB or RGBA (1, P and LA are converted).  uint16 arrays
+        (and PIL's I;16) are coded as 16-bit images: exactly by ``lossless``, and
+        with a quality that means the same relative precision as for 8 bits.
     preset : str, optional
         Name of a preset (``"baseline"`` when neither preset nor pipeline is given).
     pipeline : str, optional
@@ -94,7 +96,7 @@ def encode(image, preset: str | None = None, pipeline: str | None = None, qualit
         given = list(targets) + (["quality"] if quality is not None else [])
         raise CodecError(f"give one of quality, target_bpp, target_psnr, max_bytes; got {', '.join(given)}")
     pipe = _pipeline_for(preset, pipeline)
-    arr, axis = as_uint8_image(image)
+    arr, axis, _ = as_image(image)
     h, w, c = arr.shape
     if h > (1 << 24) or w > (1 << 24):
         raise CodecError(f"image {w}x{h} is too large (at most 16777216 per side)")
@@ -122,11 +124,15 @@ def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float, extra=(
     alpha = c == 4
     payload, ctx, layouts = encode_planes(pipe, arr[:, :, :3] if alpha else arr, q)
     if pipe.postfilters:
+        if ctx.bits != 8:
+            raise CodecError(f"post-filters work on 8-bit images; this one has {ctx.bits} bits: drop "
+                             f"{'+'.join(s.name for s in pipe.postfilters)} from the pipeline")
         decoded = reconstruct(pipe, layouts, payload, ctx)
         for stage in pipe.postfilters:
             stage.encode(arr[:, :, :3].astype(np.float32), decoded, ctx)
             decoded = stage.decode(decoded, ctx)
-    header = Header(w, h, c, q, pipe.spec(), FLAG_CHANNEL_AXIS if axis else 0)
+    bits = 16 if arr.dtype == np.uint16 else 8
+    header = Header(w, h, c, q, pipe.spec(), FLAG_CHANNEL_AXIS if axis else 0, bits)
     chunks = [Chunk(_DATA, pipe.entropy.index, payload)]
     for index in sorted(ctx.side):
         chunks += [Chunk(_SIDE, index, p) for p in ctx.side[index]]
@@ -135,7 +141,7 @@ def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float, extra=(
 
 def _alpha_plane(payload, header, ctx, shape) -> np.ndarray:
     if payload is None:  # cut off before the alpha chunk
-        return np.full(shape, 255, np.float32)
+        return np.full(shape, (1 << header.bits) - 1, np.float32)
     plane = decode_alpha(payload, header.height, header.width, ctx)
     if plane.shape != shape:
         plane = _finish_reduce(plane[:, :, None], *shape)[:, :, 0]
@@ -179,7 +185,8 @@ _PIXELS_PER_BYTE, _PIXELS_PER_BYTE_CUT = 1 << 18, 1 << 11
 
 def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS,
            allow_truncated: bool = False) -> np.ndarray:
-    """Decompress .hcx bytes to a uint8 array of the shape that was encoded.
+    """Decompress .hcx bytes to an array of the shape and dtype (uint8, or uint16 for
+    16-bit images) that was encoded.
 
     Parameters
     ----------
@@ -211,7 +218,7 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
     header, chunks, pipe = _open(data, max_pixels, bool(allow_truncated))
     colour = 3 if header.channels == 4 else header.channels
     ctx = pipe.context(header.width, header.height, colour, header.quality, reduce=int(reduce),
-                       allow_truncated=bool(allow_truncated))
+                       allow_truncated=bool(allow_truncated), bits=header.bits)
     payload = alpha = None
     ctx.truncated = len(chunks) < header.count or not all(c.complete for c in chunks)
     for c in chunks:
@@ -234,7 +241,7 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
         image = reconstruct(pipe, layouts, payload, ctx)
         if reduce > 1:
             image = _finish_reduce(image, -(-header.height // reduce), -(-header.width // reduce))
-        elif not ctx.truncated:  # a post-filter's side data describes the whole image
+        elif not ctx.truncated and header.bits == 8:  # a post-filter's side data describes the whole image
             for stage in pipe.postfilters:  # on the colour planes; alpha is exact already
                 image = stage.decode(image, ctx)
         if header.channels == 4:
@@ -243,7 +250,8 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
         raise
     except Exception as exc:  # a decoder must fail cleanly on any input
         raise CodecError(f"corrupt .hcx file: decoding failed ({type(exc).__name__}: {exc})") from exc
-    out = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    top = (1 << header.bits) - 1
+    out = np.clip(np.rint(image), 0, top).astype(np.uint16 if header.bits == 16 else np.uint8)
     if header.channels == 1 and not header.flags & FLAG_CHANNEL_AXIS:
         out = out[:, :, 0]
     return out
@@ -255,7 +263,7 @@ def info(data) -> dict:
     Returns
     -------
     dict
-        ``width``, ``height``, ``mode`` ("L", "RGB" or "RGBA"), ``channels``,
+        ``width``, ``height``, ``mode`` ("L", "RGB" or "RGBA"), ``bits`` (8 or 16), ``channels``,
         ``pipeline`` (canonical spec), ``quality``, ``bytes``, ``bpp``, ``version``,
         ``chunks``, ``exif_bytes``, ``icc_profile_bytes``.
     """
@@ -266,6 +274,7 @@ def info(data) -> dict:
         "width": header.width,
         "height": header.height,
         "mode": MODES[header.channels],
+        "bits": header.bits,
         "channels": header.channels,
         "pipeline": header.spec,
         "quality": header.quality,

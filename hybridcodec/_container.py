@@ -85,7 +85,7 @@ def read_header(data) -> tuple[Header, int, int]:
         raise CodecError(f"corrupt .hcx file: unknown header flags {flags:#04x}")
     if not (1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION):
         raise CodecError(f"corrupt .hcx file: image size {width}x{height} is out of range")
-    if channels not in (1, 3, 4) or bits != 8:
+    if channels not in (1, 3, 4) or bits not in (8, 16):
         raise CodecError(f"corrupt .hcx file: {channels} channels of {bits} bits is not supported")
     if not 100 <= quality <= 10000:
         raise CodecError(f"corrupt .hcx file: quality {quality / 100} is outside 1..100")

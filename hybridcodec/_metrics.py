@@ -11,7 +11,8 @@ __all__ = ["psnr", "bd_rate", "bd_psnr"]
 
 
 def psnr(a, b) -> float:
-    """Peak signal-to-noise ratio in dB of two uint8 images (all channels together).
+    """Peak signal-to-noise ratio in dB of two images (all channels together), peak 255
+    for uint8 and 65535 for uint16.
 
     Examples
     --------
@@ -19,12 +20,14 @@ def psnr(a, b) -> float:
     >>> round(psnr(np.zeros((4, 4), np.uint8), np.full((4, 4), 1, np.uint8)), 2)
     48.13
     """
+    wide = np.asarray(a).dtype == np.uint16 or np.asarray(b).dtype == np.uint16
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise CodecError(f"psnr needs images of the same shape; got {a.shape} and {b.shape}")
     mse = np.mean((a - b) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+    peak = 65535.0 if wide else 255.0
+    return float("inf") if mse == 0 else float(10 * np.log10(peak**2 / mse))
 
 
 def _curve(x, y):

@@ -18,25 +18,28 @@ ALPHA_PIPELINE = "int53|arith"
 
 
 def encode_planes(pipe: Pipeline, arr: np.ndarray, quality: float) -> tuple[bytes, Context, list]:
-    """Run the forward stages and the entropy stage on ``arr`` (uint8, H x W x C).
+    """Run the forward stages and the entropy stage on ``arr`` (uint8 or uint16, H x W x C).
     Returns the coded payload, the context (holding the stages' side data) and the layouts."""
     h, w, c = arr.shape
+    bits = 16 if arr.dtype == np.uint16 else 8
     layouts = pipe.layouts(h, w, c)
-    ctx = pipe.context(w, h, c, quality)
+    ctx = pipe.context(w, h, c, quality, bits=bits)
     ctx.model = pipe.model(layouts)
-    planes = [arr[:, :, i].astype(np.float32) - 128.0 for i in range(c)]
+    mid = np.float32(1 << (bits - 1))  # level shift: 128, or 32768 for 16-bit samples
+    planes = [arr[:, :, i].astype(np.float32) - mid for i in range(c)]
     for stage, layout in zip(pipe.forward, layouts):
         planes = stage.encode(planes, layout, ctx)
     return pipe.entropy.encode(planes, layouts[-1], ctx), ctx, layouts
 
 
 def reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context) -> np.ndarray:
-    """Entropy decode and inverse stages: float32 H x W x C image, 0..255 scale."""
+    """Entropy decode and inverse stages: float32 H x W x C image on the sample scale
+    (0..255, or 0..65535 for 16-bit images)."""
     ctx.model = pipe.model(layouts)
     planes = pipe.entropy.decode(payload, layouts[-1], ctx)
     for stage, layout in zip(reversed(pipe.forward), reversed(layouts[:-1])):
         planes = stage.decode(planes, layout, ctx)
-    return np.dstack(planes).astype(np.float32, copy=False) + np.float32(128.0)
+    return np.dstack(planes).astype(np.float32, copy=False) + np.float32(1 << (ctx.bits - 1))
 
 
 @lru_cache(maxsize=1)
@@ -45,14 +48,14 @@ def _alpha_pipeline() -> Pipeline:
 
 
 def encode_alpha(alpha: np.ndarray) -> bytes:
-    """The payload of an ``ALPH`` chunk for a uint8 H x W alpha plane."""
+    """The payload of an ``ALPH`` chunk for a uint8 or uint16 H x W alpha plane."""
     return encode_planes(_alpha_pipeline(), alpha[:, :, None], 100)[0]
 
 
 def decode_alpha(payload: bytes, h: int, w: int, ctx: Context) -> np.ndarray:
-    """The alpha plane (float32, 0..255), reduced like the colour planes."""
+    """The alpha plane (float32, on the image's sample scale), reduced like the colour planes."""
     pipe = _alpha_pipeline()
-    actx = pipe.context(w, h, 1, 100, reduce=ctx.reduce, allow_truncated=ctx.allow_truncated)
+    actx = pipe.context(w, h, 1, 100, reduce=ctx.reduce, allow_truncated=ctx.allow_truncated, bits=ctx.bits)
     try:
         return reconstruct(pipe, pipe.layouts(h, w, 1), payload, actx)[:, :, 0]
     except CodecError as exc:

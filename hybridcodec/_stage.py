@@ -151,6 +151,14 @@ class Context:
     reduce: int = 1  # decode at 1/reduce of the full size (1, 2, 4 or 8)
     allow_truncated: bool = False  # decode what a cut-short stream holds; the rest is zero
     truncated: bool = False  # set when the file or a stream was found cut short (post-filters then skip)
+    bits: int = 8  # sample depth of the image: 8 or 16
+
+    @property
+    def sample_scale(self) -> float:
+        """How many times an 8-bit image's range this image's samples span (1 or 256):
+        quantizers multiply their steps by it, so that a quality means the same relative
+        precision at every bit depth."""
+        return float(1 << (self.bits - 8))
     family: str = ""  # artifact family of the pipeline's transform (Stage.family), for post-filters
     model: Any = None  # the EntropyModel offered to the entropy stage (None: none offered)
     scratch: dict = field(default_factory=dict)  # per-image state a stage keeps between its calls

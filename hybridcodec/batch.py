@@ -78,10 +78,9 @@ def convert_one(job) -> tuple[str, str | None]:
         if src.lower().endswith(".hcx"):
             write_atomic(out, hcx_to_image(Path(src).read_bytes(), "PNG", out)[0])
         else:
-            im = read_image(Path(src))
-            data = _codec.encode(im, exif=im.info.get("exif") or None,
-                                 icc_profile=im.info.get("icc_profile") or None,
-                                 xmp=im.info.get("xmp") or None, **options)
+            im, info = read_image(Path(src))
+            data = _codec.encode(im, exif=info.get("exif") or None, icc_profile=info.get("icc_profile") or None,
+                                 xmp=info.get("xmp") or None, **options)
             write_atomic(out, data)
         return src, None
     except Exception as exc:  # reported per file; the batch goes on

@@ -9,6 +9,8 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from . import _codec
 from ._errors import CodecError
 from ._files import check_output, write_atomic
@@ -34,11 +36,11 @@ def cmd_encode(args) -> int:
         raise CodecError(f"{dst}: encode writes .hcx files; name the output *.hcx (or pass --any-name to "
                          "write .hcx bytes under another name)")
     check_output(dst, [src], args.force)
-    im = read_image(src)
+    im, info = read_image(src)
     data = _codec.encode(im, preset=args.preset, pipeline=args.pipeline, quality=args.quality,
                          target_bpp=args.target_bpp, target_psnr=args.target_psnr, max_bytes=args.max_bytes,
-                         exif=im.info.get("exif") or None, icc_profile=im.info.get("icc_profile") or None,
-                                 xmp=im.info.get("xmp") or None)
+                         exif=info.get("exif") or None, icc_profile=info.get("icc_profile") or None,
+                         xmp=info.get("xmp") or None)
     write_atomic(dst, data)
     meta = _codec.info(data)
     print(f"{dst}: {meta['width']}x{meta['height']} {meta['mode']}, {meta['bytes']} bytes, "
@@ -49,8 +51,6 @@ def cmd_encode(args) -> int:
 
 def _note_missed_target(args, im, data, meta) -> None:
     """Say so when rate control could not reach its target (it then gives the closest file)."""
-    import numpy as np
-
     from ._metrics import psnr
 
     if args.target_psnr is not None:
@@ -73,8 +73,12 @@ def cmd_decode(args) -> int:
     if fmt is None:
         raise CodecError(f"{dst}: unknown image extension {dst.suffix!r}; use e.g. .png")
     max_pixels = None if args.max_pixels == 0 else args.max_pixels
-    blob, pixels = hcx_to_image(_read_bytes(src), fmt, dst, reduce=args.reduce, max_pixels=max_pixels)
+    data = _read_bytes(src)
+    blob, pixels = hcx_to_image(data, fmt, dst, reduce=args.reduce, max_pixels=max_pixels)
     write_atomic(dst, blob)
+    if pixels.dtype == np.uint16 and pixels.ndim == 3 and pixels.shape[2] > 1 and _codec.metadata(data):
+        print(f"note: {dst} is 16-bit colour, written without the file's EXIF/ICC/XMP (get them with "
+              "hybridcodec.metadata)", file=sys.stderr)
     print(f"{dst}: {pixels.shape[1]}x{pixels.shape[0]}")
     return 0
 

@@ -45,7 +45,10 @@ class HcxImageFile(ImageFile.ImageFile):
         except CodecError as exc:
             raise SyntaxError(f"broken HCX header: {exc}") from None
         self._size = (header.width, header.height)
-        self._mode = MODES[header.channels]
+        # 16-bit grey is Pillow's I;16; Pillow has no 16-bit RGB mode, so 16-bit colour
+        # opens as 8-bit RGB(A) (value / 257), as Pillow's PNG plugin does with 48-bit PNGs
+        self._mode = "I;16" if header.bits == 16 and header.channels == 1 else MODES[header.channels]
+        self.info["bits"] = header.bits
         self.info["pipeline"] = header.spec
         self.info["quality"] = header.quality
         found = scan_chunks(self.fp, count, lambda ctype, stage: stage == FILE_STAGE and ctype in METADATA)
@@ -91,6 +94,9 @@ class HcxImageFile(ImageFile.ImageFile):
                 raise OSError(f"cannot decode HCX file: {exc}") from None
             if pixels.ndim == 3 and pixels.shape[2] == 1:
                 pixels = pixels[:, :, 0]
+            if pixels.dtype == np.uint16:
+                pixels = (pixels.astype("<u2") if self.mode == "I;16"
+                          else np.rint(pixels / 257.0).astype(np.uint8))
             if self._exclusive_fp:
                 self.fp.close()
             self.fp = _Decoded(np.ascontiguousarray(pixels).tobytes())
@@ -154,7 +160,7 @@ def _save(im: Image.Image, fp, filename) -> None:
         preset = "lossless"
     try:
         targets = {k: info[k] for k in ("target_bpp", "target_psnr", "max_bytes") if info.get(k) is not None}
-        data = encode(np.asarray(im), preset=preset, pipeline=pipeline, quality=info.get("quality"),
+        data = encode(im, preset=preset, pipeline=pipeline, quality=info.get("quality"),
                       exif=exif or None, icc_profile=icc or None, xmp=xmp or None, **targets)
     except CodecError as exc:
         raise ValueError(f"cannot write HCX: {exc}") from None

@@ -189,16 +189,16 @@ def test_palette_with_transparency_keeps_alpha(rgb_image):
     assert im.mode == "RGBA" and np.array_equal(np.asarray(im), np.asarray(p.convert("RGBA")))
 
 
-@pytest.mark.parametrize("mode", ["I", "F", "I;16"])
+@pytest.mark.parametrize("mode", ["F", "I"])
 def test_unsupported_modes(mode):
     with pytest.raises(OSError, match=f"cannot write mode {mode} as HCX"):
-        Image.new(mode, (8, 8)).save(io.BytesIO(), "HCX")
+        Image.new(mode, (8, 8), 70000 if mode == "I" else 0).save(io.BytesIO(), "HCX")
 
 
 def test_failed_save_leaves_no_file(tmp_path):
     path = tmp_path / "bad.hcx"
     with pytest.raises(OSError):
-        Image.new("I;16", (8, 8)).save(path)
+        Image.new("F", (8, 8)).save(path)
     assert not path.exists()
 
 

@@ -63,7 +63,7 @@ class DeadZone(Stage):
     def _steps(self, info: PlaneInfo, ctx) -> np.ndarray | np.float32:
         """One step per coefficient, in the plane's own array shape (a scalar when all
         bands share one)."""
-        step = base_step(ctx.quality) * (self.chroma if info.role == "chroma" else 1.0)
+        step = base_step(ctx.quality) * (self.chroma if info.role == "chroma" else 1.0) * ctx.sample_scale
         steps = _band_steps(info.bands, step)
         if steps.size == 1:
             return steps[0]

@@ -83,7 +83,8 @@ class JPEGQuantizer(Stage):
         return tuple(p.quantized() for p in planes)
 
     def _steps(self, role: str, block: int, ctx) -> np.ndarray:
-        return quant_table(self.table, role, block, ctx.quality)
+        table = quant_table(self.table, role, block, ctx.quality)
+        return table if ctx.bits == 8 else table * np.float32(ctx.sample_scale)  # same relative precision
 
     def encode(self, planes, layout, ctx):
         out = []
