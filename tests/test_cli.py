@@ -199,3 +199,23 @@ def test_readme_cli_block_runs_in_an_empty_folder(tmp_path):
         line = re.sub(r"^python ", f"{sys.executable} ", line)
         out = subprocess.run(line, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True)
         assert out.returncode == 0, (line, out.stderr[-1000:])
+
+
+def test_batch_runs_without_tqdm(tmp_path, monkeypatch, capsys):
+    from hybridcodec.batch import BatchSettings, run_batch
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if only the core were installed
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_image(8, 8, 3, seed=i)).save(src / f"{i}.png")
+    assert run_batch(BatchSettings(str(src), str(tmp_path / "out"), progress=True), say=lambda *a: None) == []
+    assert len(list((tmp_path / "out").iterdir())) == 3
+    assert "batch: 3/3 files" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2_other_errors_1(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["encode", "--no-such-option"])
+    assert info.value.code == 2
+    assert main(["info", str(tmp_path / "missing.hcx")]) == 1

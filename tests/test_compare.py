@@ -251,3 +251,12 @@ def test_lossless_points_are_finite_and_times_are_medians(tmp_path, photos):
     assert len(res["quality"]) == 1  # every quality gives the same file: one point
     times = sorted(p["encode_s"] for p in lossless if float(p["quality"]) == res["quality"][0])
     assert res["encoding_time"][0] == pytest.approx(float(np.median(times)))
+
+
+def test_plot_styles_tell_codecs_apart():
+    from hybridcodec.compare import report
+
+    assert report._style("jpeg")["zorder"] > 1 and report._style("jpeg")["lw"] > report._style("webp")["lw"]
+    assert report._style("wavelet")["ls"] == "-" and not report._learned("wavelet")
+    if "cnn" in hybridcodec.available_stages():
+        assert report._learned("baseline+cnn") and report._style("baseline+cnn")["ls"] == "-."
