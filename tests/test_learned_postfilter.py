@@ -175,7 +175,7 @@ def test_strips_match_filtering_the_whole_image(use_weights):
     strips = pf.apply_filter(net, img, 30)
     with torch.no_grad():
         x = torch.from_numpy(img.transpose(2, 0, 1).copy() / 255.0)[None]
-        whole = net(x, torch.tensor([0.7]).new_full((1,), pf.strength(30)))[0].numpy().transpose(1, 2, 0) * 255
+        whole = net(x, torch.tensor([0.7]).new_full((1,), learned.strength(30)))[0].numpy().transpose(1, 2, 0) * 255
     assert np.abs(strips - img).max() > 1  # the filter does something
     np.testing.assert_allclose(strips, whole, atol=1e-3)
     pf.load_weights.cache_clear()

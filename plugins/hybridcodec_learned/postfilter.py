@@ -7,11 +7,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from hybridcodec import CodecError, Param, Stage, register_stage
 
-from .model import PostFilterNet, strength
+# torch is imported when the network first runs, not with the stage: parsing a spec
+# that names cnn (or refusing one that names it 250 times) must not cost torch's import
 
 __all__ = ["CNNPostFilter", "weights_path", "load_weights", "apply_filter"]
 
@@ -26,13 +26,21 @@ def weights_path(family: str) -> Path:
 
 
 @lru_cache(maxsize=8)
-def load_weights(path: str) -> tuple[PostFilterNet, bytes]:
+def load_weights(path: str):
     """The network stored at ``path`` (torch's weights-only loader: no pickle code
     runs) and the sha256 of the file."""
     p = Path(path)
     if not p.exists():
         raise CodecError(f"cnn weights {p} are missing; train them with "
                          f"`hybridcodec train postfilter` or reinstall hybridcodec-learned")
+    try:
+        import torch
+    except ImportError:
+        raise CodecError("the cnn stage needs torch, which is not installed; install torch's CPU build: "
+                         "pip install torch==2.13.0") from None
+
+    from .model import PostFilterNet
+
     blob = p.read_bytes()
     state = torch.load(p, map_location="cpu", weights_only=True)
     net = PostFilterNet(int(state["channels"]), int(state["layers"]))
@@ -41,20 +49,24 @@ def load_weights(path: str) -> tuple[PostFilterNet, bytes]:
     return net, hashlib.sha256(blob).digest()
 
 
-@torch.no_grad()
-def apply_filter(net: PostFilterNet, image: np.ndarray, quality: float, shift: float = 0.0) -> np.ndarray:
+def apply_filter(net, image: np.ndarray, quality: float, shift: float = 0.0) -> np.ndarray:
     """Filter an RGB float image (0..255), strip by strip; ``shift`` is added to the
     quality's strength."""
-    h = image.shape[0]
-    s = torch.tensor([strength(quality) + shift])
-    out = np.empty_like(image, dtype=np.float32)
-    for top in range(0, h, _STRIP):
-        a, b = max(0, top - _MARGIN), min(h, top + _STRIP + _MARGIN)
-        a -= a % 2  # keep the 2x2 folding aligned with the image's block grid
-        x = torch.from_numpy(np.ascontiguousarray(image[a:b].transpose(2, 0, 1), dtype=np.float32) / 255.0)
-        y = net(x[None], s, (a, 0))[0].numpy().transpose(1, 2, 0) * 255.0
-        out[top : min(h, top + _STRIP)] = y[top - a : top - a + min(_STRIP, h - top)]
-    return out
+    import torch
+
+    from .model import strength
+
+    with torch.no_grad():
+        h = image.shape[0]
+        s = torch.tensor([strength(quality) + shift])
+        out = np.empty_like(image, dtype=np.float32)
+        for top in range(0, h, _STRIP):
+            a, b = max(0, top - _MARGIN), min(h, top + _STRIP + _MARGIN)
+            a -= a % 2  # keep the 2x2 folding aligned with the image's block grid
+            x = torch.from_numpy(np.ascontiguousarray(image[a:b].transpose(2, 0, 1), dtype=np.float32) / 255.0)
+            y = net(x[None], s, (a, 0))[0].numpy().transpose(1, 2, 0) * 255.0
+            out[top : min(h, top + _STRIP)] = y[top - a : top - a + min(_STRIP, h - top)]
+        return out
 
 
 @register_stage
