@@ -75,12 +75,10 @@ def main(argv=None):
         codecs[p] = _hcx(p, args.quality)
     for p in filter(None, args.reduce.split(",")):
         codecs[f"{p} reduce=4"] = _hcx(p, args.quality, reduce=4)
-    try:
-        import hybridcodec_learned  # noqa: F401  the cnn post-filter, if installed
-
+    if "cnn" in hybridcodec.available_stages():  # the post-filter plugin, if installed
         for p in ("baseline+cnn", "wavelet+cnn"):
             codecs[p] = _hcx(p, args.quality)
-    except ImportError:
+    else:
         print("(hybridcodec-learned is not installed: no +cnn rows)")
     rows = {}
     for name, (enc, dec) in codecs.items():

@@ -179,7 +179,17 @@ class Pipeline:
     def layouts(self, height: int, width: int, channels: int) -> list[tuple[PlaneInfo, ...]]:
         """Plane layouts entering each forward stage and, last, the entropy stage.
 
-        Pixels enter as integer planes (8-bit samples minus 128)."""
+        Pixels enter as integer planes (samples minus the level shift).  Computed once
+        per image size (rate control encodes the same size a dozen times)."""
+        key = (height, width, channels)
+        cache = self.__dict__.setdefault("_layouts", {})
+        if key not in cache:
+            if len(cache) > 16:
+                cache.clear()
+            cache[key] = self._layouts_for(height, width, channels)
+        return list(cache[key])
+
+    def _layouts_for(self, height: int, width: int, channels: int) -> list[tuple[PlaneInfo, ...]]:
         planes = tuple(PlaneInfo((height, width), integer=True) for _ in range(channels))
         out = [planes]
         for stage in self.forward:

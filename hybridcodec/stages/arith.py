@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .._errors import CodecError, TruncatedError
@@ -41,6 +43,7 @@ class Arith(Stage):
         return planes
 
     @staticmethod
+    @lru_cache(maxsize=32)
     def _plan(layout):
         """Band table in coding order (see :mod:`hybridcodec.entropy.coefficients`) and
         the coding order itself."""
@@ -62,6 +65,7 @@ class Arith(Stage):
                 table[i, 5 + 3 * k : 8 + 3 * k] = ref
             index[(pi, b.key)] = i
             shapes[i] = (h, w)
+        table.setflags(write=False)
         return table, order
 
     def encode(self, planes, layout, ctx) -> bytes:

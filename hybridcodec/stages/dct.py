@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.fft
 
@@ -73,6 +75,7 @@ class BlockDCT(Stage):
         return scipy.fft.dctn(blocks.astype(np.float32, copy=False), axes=(2, 3), norm="ortho")
 
 
+@lru_cache(maxsize=32)
 def dct_bands(nby: int, nbx: int, b: int) -> tuple[Band, ...]:
     """One band per frequency ``(u, v)`` holding it across all blocks, in zigzag coding
     order; each refers to the two lower frequencies of the same block (parents) and,

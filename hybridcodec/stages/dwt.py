@@ -3,6 +3,9 @@ and ``int53`` (JPEG 2000's reversible integer 5/3, for lossless coding)."""
 
 from __future__ import annotations
 
+from collections import namedtuple
+from functools import lru_cache
+
 import numpy as np
 import pywt
 
@@ -94,6 +97,8 @@ class Int53(_Wavelet):
     params = (Param("levels", int, 0, "decomposition levels; 0 = from the image size", min=0, max=8),)
 
 
+_PlanBand = namedtuple("_PlanBand", "level orient shape offset")
+
 # Context classes of the coefficient coder: 1 + 2 * (level - 1) + (HH), levels past 8 share
 _ORIENTS = ("HL", "LH", "HH")
 
@@ -102,13 +107,20 @@ def wavelet_bands(plan: WaveletPlan) -> tuple[Band, ...]:
     """The typed band list of one plane: LL first (predicted), then each level from the
     coarsest; a detail band refers to the same orientation one level coarser (its
     parent), LH and HH to the HL band of their level (sibling), chroma to luma."""
-    gains = band_gains(plan.engine, plan.levels, plan.mode)
+    return _bands(tuple((b.level, b.orient, b.shape, b.offset) for b in plan.bands), plan.engine, plan.levels,
+                  plan.mode)
+
+
+@lru_cache(maxsize=64)
+def _bands(plan_bands, engine, levels, mode) -> tuple[Band, ...]:
+    gains = band_gains(engine, levels, mode)
     out = []
-    for b, gain in zip(plan.bands, gains):
+    for (level, orient, shape, offset), gain in zip(plan_bands, gains):
+        b = _PlanBand(level, orient, shape, offset)
         if b.orient == "LL":
             out.append(Band("LL", b.shape, b.offset, float(gain), order=0, predict=True))
             continue
-        parent = ((f"{b.level + 1}{b.orient}", -1, -1),) if b.level < plan.levels else ()
+        parent = ((f"{b.level + 1}{b.orient}", -1, -1),) if b.level < levels else ()
         sibling = None if b.orient == "HL" else (f"{b.level}HL", 0, 0)
         out.append(Band(f"{b.level}{b.orient}", b.shape, b.offset, float(gain), order=(1 << 10) - b.level,
                         reduce=b.level, context=1 + 2 * min(b.level - 1, 7) + (b.orient == "HH"),
