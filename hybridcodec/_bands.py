@@ -11,7 +11,14 @@ import numpy as np
 from ._errors import CodecError
 from ._stage import Band, PlaneInfo
 
-__all__ = ["check_bands", "coding_order", "plane_starts", "bands_needed", "flatten", "unflatten"]
+__all__ = ["check_coded", "check_bands", "coding_order", "plane_starts", "bands_needed", "flatten", "unflatten"]
+
+
+def check_coded(layout: tuple[PlaneInfo, ...], who: str, hint: str) -> None:
+    """What an entropy stage needs: integer coefficients with a valid band list."""
+    if not all(p.integer for p in layout):
+        raise CodecError(f"{who} codes integer coefficients; {hint}")
+    check_bands(layout, who)
 
 
 def check_bands(layout: tuple[PlaneInfo, ...], who: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from ._errors import CodecError, StageNotInstalledError
+from ._errors import StageNotInstalledError
 from ._stage import KINDS, Stage
 
 __all__ = ["register_stage", "get_stage", "available_stages", "ENTRY_POINT_GROUP"]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._errors import CodecError, TruncatedError
 from .._registry import register_stage
-from .._bands import bands_needed, check_bands, coding_order, flatten, plane_starts, unflatten
+from .._bands import bands_needed, check_coded, coding_order, flatten, plane_starts, unflatten
 from .._stage import Stage
 from ..entropy import coefficients as cm
 
@@ -35,11 +35,7 @@ class Arith(Stage):
     doc = "context-adaptive binary range coding of coefficients (neighbours + parents)"
 
     def layout(self, planes):
-        for p in planes:
-            if not p.integer:
-                raise CodecError("arith codes integer coefficients; put a quantizer (deadzone, jpegq) "
-                                 "or a reversible transform before it")
-        check_bands(planes, "arith")
+        check_coded(planes, "arith", "put a quantizer (deadzone, jpegq) or a reversible transform before it")
         return planes
 
     @staticmethod

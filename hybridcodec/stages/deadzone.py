@@ -7,7 +7,6 @@ from functools import lru_cache
 import numba
 import numpy as np
 
-from .._errors import CodecError
 from .._params import Param
 from .._quality import ijg_scale
 from .._registry import register_stage

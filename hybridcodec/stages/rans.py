@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._bands import bands_needed, check_bands, coding_order, flatten, plane_starts
+from .._bands import bands_needed, check_coded, coding_order, flatten, plane_starts
 from .._errors import CodecError, TruncatedError
 from .._registry import register_stage
 from .._stage import Stage
@@ -33,11 +33,7 @@ class Rans(Stage):
     doc = "rANS with the entropy model offered by the stage before (integer CDF tables)"
 
     def layout(self, planes):
-        for p in planes:
-            if not p.integer:
-                raise CodecError("rans codes integer coefficients; put it after a stage that outputs "
-                                 "integers and offers an entropy model")
-        check_bands(planes, "rans")
+        check_coded(planes, "rans", "put it after a stage that outputs integers and offers an entropy model")
         return planes
 
     @staticmethod
