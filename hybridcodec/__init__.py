@@ -11,7 +11,8 @@ from ._jit import configure_cache as _configure_cache
 _configure_cache()  # before any numba kernel is defined
 
 from . import stages as _stages  # noqa: E402,F401  registers the built-in stages
-from ._codec import DEFAULT_MAX_PIXELS, decode, encode, info, metadata
+from ._codec import DEFAULT_MAX_PIXELS, decode, encode
+from ._info import info, metadata
 from ._errors import CodecError, StageNotInstalledError, TruncatedError
 from ._metrics import bd_psnr, bd_rate, psnr
 from ._params import Param

@@ -10,12 +10,12 @@ import numpy as np
 from ._container import (FILE_STAGE, FLAG_CHANNEL_AXIS, METADATA, Chunk, Header, read_container,
                          write_container)
 from ._errors import CodecError, TruncatedError
-from ._image import MODES, as_image
+from ._image import as_image
 from ._pipeline import PRESETS, Pipeline
 from ._ratecontrol import search_quality
 from ._run import decode_alpha, encode_alpha, encode_planes, reconstruct
 
-__all__ = ["encode", "decode", "info", "metadata", "DEFAULT_MAX_PIXELS"]
+__all__ = ["encode", "decode", "DEFAULT_MAX_PIXELS"]
 
 DEFAULT_MAX_PIXELS = 1 << 28
 _DATA, _SIDE, _ALPHA = b"DATA", b"SIDE", b"ALPH"
@@ -255,52 +255,3 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
     if header.channels == 1 and not header.flags & FLAG_CHANNEL_AXIS:
         out = out[:, :, 0]
     return out
-
-
-def info(data) -> dict:
-    """Facts about an .hcx file, read from its header and chunk list (no pixel decode).
-
-    Returns
-    -------
-    dict
-        ``width``, ``height``, ``mode`` ("L", "RGB" or "RGBA"), ``bits`` (8 or 16), ``channels``,
-        ``pipeline`` (canonical spec), ``quality``, ``bytes``, ``bpp``, ``version``,
-        ``chunks``, ``exif_bytes``, ``icc_profile_bytes``.
-    """
-    header, chunks = read_container(data)
-    size = len(data)
-    meta = _metadata(chunks)
-    return {
-        "width": header.width,
-        "height": header.height,
-        "mode": MODES[header.channels],
-        "bits": header.bits,
-        "channels": header.channels,
-        "pipeline": header.spec,
-        "quality": header.quality,
-        "bytes": size,
-        "bpp": 8.0 * size / (header.width * header.height),
-        "version": header.version,
-        "chunks": [{"type": c.type.decode("ascii", "replace"), "stage": c.stage, "bytes": len(c.payload)}
-                   for c in chunks],
-        "exif_bytes": len(meta.get("exif", b"")),
-        "icc_profile_bytes": len(meta.get("icc_profile", b"")),
-        "xmp_bytes": len(meta.get("xmp", b"")),
-    }
-
-
-def _metadata(chunks) -> dict:
-    out = {}
-    for c in chunks:
-        if c.stage == _FILE and c.type in METADATA:
-            out[METADATA[c.type]] = c.payload
-    return out
-
-
-def metadata(data) -> dict:
-    """The ``exif``, ``icc_profile`` and ``xmp`` stored in an .hcx file (keys present
-    only when stored), read without decoding pixels."""
-    return _metadata(read_container(data)[1])
-
-
-

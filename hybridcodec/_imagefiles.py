@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _codec
+from . import _codec, _info
 from ._errors import CodecError
 from ._image import codec_mode
 
@@ -68,7 +68,7 @@ def hcx_to_image(data: bytes, fmt: str, dst: Path | str = "output", **decode_opt
     buf = io.BytesIO()
     try:
         Image.fromarray(pixels[:, :, 0] if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels).save(
-            buf, fmt, **_codec.metadata(data))
+            buf, fmt, **_info.metadata(data))
     except (OSError, KeyError, ValueError, SyntaxError) as exc:
         raise CodecError(f"{dst}: Pillow cannot write this image as {fmt} ({exc})") from None
     return buf.getvalue(), pixels

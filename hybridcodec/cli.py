@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _codec
+from . import _codec, _info
 from ._errors import CodecError
 from ._files import check_output, write_atomic
 from ._imagefiles import hcx_to_image, read_image
 from ._pipeline import PRESETS
+from ._commands import plugin_commands, version_line
 from ._registry import available_stages
 
 __all__ = ["main"]
@@ -40,7 +41,7 @@ def cmd_encode(args) -> int:
                          exif=info.get("exif") or None, icc_profile=info.get("icc_profile") or None,
                          xmp=info.get("xmp") or None)
     write_atomic(dst, data)
-    meta = _codec.info(data)
+    meta = _info.info(data)
     print(f"{dst}: {meta['width']}x{meta['height']} {meta['mode']}, {meta['bytes']} bytes, "
           f"{meta['bpp']:.3f} bpp, quality {meta['quality']}")
     _note_missed_target(args, im, data, meta)
@@ -74,7 +75,7 @@ def cmd_decode(args) -> int:
     data = _read_bytes(src)
     blob, pixels = hcx_to_image(data, fmt, dst, reduce=args.reduce, max_pixels=max_pixels)
     write_atomic(dst, blob)
-    if pixels.dtype == np.uint16 and pixels.ndim == 3 and pixels.shape[2] > 1 and _codec.metadata(data):
+    if pixels.dtype == np.uint16 and pixels.ndim == 3 and pixels.shape[2] > 1 and _info.metadata(data):
         print(f"note: {dst} is 16-bit colour, written without the file's EXIF/ICC/XMP (get them with "
               "hybridcodec.metadata)", file=sys.stderr)
     print(f"{dst}: {pixels.shape[1]}x{pixels.shape[0]}")
@@ -82,7 +83,7 @@ def cmd_decode(args) -> int:
 
 
 def cmd_info(args) -> int:
-    meta = _codec.info(_read_bytes(Path(args.input)))
+    meta = _info.info(_read_bytes(Path(args.input)))
     if args.json:
         print(json.dumps(meta, indent=2))
     else:
@@ -164,56 +165,9 @@ def cmd_batch(args) -> int:
     return 1 if failures else 0
 
 
-COMMANDS_GROUP = "hybridcodec.commands"
-
-
-def _version() -> str:
-    from importlib import metadata
-
-    from . import __version__
-
-    parts = [f"hybridcodec {__version__}"]
-    for dist in ("hybridcodec-learned",):
-        try:
-            parts.append(f"{dist} {metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            pass
-    return ", ".join(parts)
-
-
-def _plugin_commands(sub) -> None:
-    """Subcommands that plugins add (entry-point group ``hybridcodec.commands``: the
-    name is the command, the object a function ``register(subparsers)``).  A plugin
-    that fails to load still gets its command, which then explains the failure."""
-    from importlib import metadata
-
-    for ep in sorted(metadata.entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
-        try:
-            ep.load()(sub)
-        except Exception as exc:  # a broken plugin must not break the core CLI
-            dist = ep.dist.name if getattr(ep, "dist", None) is not None else ep.value
-            p = sub.add_parser(ep.name, help=f"(from {dist}, which failed to load)", add_help=False)
-            p.add_argument("rest", nargs=argparse.REMAINDER)
-            p.set_defaults(func=_broken(ep.name, dist, exc))
-
-
-def _broken(name, dist, exc):
-    def run(args) -> int:
-        raise CodecError(f"command {name!r} comes from {dist}, which failed to load ({type(exc).__name__}: "
-                         f"{exc}); {_install_hint()}")
-
-    return run
-
-
-def _install_hint() -> str:
-    from ._registry import install_hint
-
-    return install_hint()
-
-
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="hybridcodec", description="Hybrid classical/learned image codec.")
-    ap.add_argument("--version", action="version", version=_version())
+    ap.add_argument("--version", action="version", version=version_line())
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("encode", help="compress an image to .hcx")
@@ -279,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_batch)
 
-    _plugin_commands(sub)
+    plugin_commands(sub)
     return ap
 
 

@@ -29,3 +29,34 @@ def rgb():
 @pytest.fixture
 def grey():
     return smooth_image(40, 56, 1)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory):
+    """Tiny post-filter weights trained for a few steps on generated photos, for both
+    families (needs torch and the plugin)."""
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    from hybridcodec_learned.train import train_postfilter
+
+    root = tmp_path_factory.mktemp("pf")
+    data = root / "train"
+    data.mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_image(80, 96, 3, seed=i)).save(data / f"{i}.png")
+    for preset, family in (("baseline", "dct"), ("wavelet", "dwt")):
+        train_postfilter(str(data), preset, steps=3, out=str(root / f"postfilter-{family}.pt"), batch=2, crop=32,
+                         channels=8, layers=3, progress=False, say=lambda *a: None)
+    return root
+
+
+@pytest.fixture
+def use_weights(tiny_weights, monkeypatch):
+    """The post-filter reads the tiny weights instead of the shipped ones."""
+    from hybridcodec_learned import postfilter as pf
+
+    monkeypatch.setattr(pf, "WEIGHTS_DIR", tiny_weights)
+    pf.load_weights.cache_clear()
+    yield tiny_weights
+    pf.load_weights.cache_clear()

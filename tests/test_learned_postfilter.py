@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 torch = pytest.importorskip("torch")
 learned = pytest.importorskip("hybridcodec_learned")
@@ -13,30 +12,6 @@ import hybridcodec  # noqa: E402
 from hybridcodec_learned import postfilter as pf  # noqa: E402
 from hybridcodec_learned.train import train_postfilter  # noqa: E402
 from conftest import smooth_image  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory):
-    """A tiny model trained for a few steps on generated photos, for both families."""
-    root = tmp_path_factory.mktemp("pf")
-    data = root / "train"
-    data.mkdir()
-    for i in range(3):
-        Image.fromarray(smooth_image(80, 96, 3, seed=i)).save(data / f"{i}.png")
-    paths = {}
-    for preset, family in (("baseline", "dct"), ("wavelet", "dwt")):
-        paths[family] = train_postfilter(str(data), preset, steps=3, out=str(root / f"postfilter-{family}.pt"),
-                                         batch=2, crop=32, channels=8, layers=3, progress=False,
-                                         say=lambda *a: None)
-    return root
-
-
-@pytest.fixture
-def use_weights(tiny_weights, monkeypatch):
-    monkeypatch.setattr(pf, "WEIGHTS_DIR", tiny_weights)
-    pf.load_weights.cache_clear()
-    yield tiny_weights
-    pf.load_weights.cache_clear()
 
 
 def test_registered_through_the_entry_point():
@@ -246,61 +221,3 @@ def test_weights_file_is_what_a_direct_torch_save_writes(tiny_weights, tmp_path)
     state = torch.load(tiny_weights / "postfilter-dct.pt", weights_only=True)
     torch.save(state, tmp_path / "postfilter-dct.pt")  # archive root named after the file
     assert (tmp_path / "postfilter-dct.pt").read_bytes() == (tiny_weights / "postfilter-dct.pt").read_bytes()
-
-
-class _RenamedDCT(hybridcodec.get_stage("dct")):
-    """The DCT under another name and family: a transform cnn has no weights for."""
-
-    name = "test-family-dct"
-    family = "test-family"
-
-
-hybridcodec.register_stage(_RenamedDCT)
-
-
-@pytest.mark.parametrize("spec, family", [("baseline+cnn", "dct"), ("dct-arith+cnn", "dct"),
-                                          ("wavelet+cnn", "dwt"), ("rct|int53|arith+cnn", "dwt"),
-                                          ("ycbcr|test-family-dct|jpegq|huffman+cnn(weights=dct)", "dct")])
-def test_weights_are_picked_by_transform_family(use_weights, spec, family):
-    import hashlib
-
-    data = hybridcodec.encode(smooth_image(24, 32, 3), pipeline=spec, quality=50)
-    side = [c for c in hybridcodec.info(data)["chunks"] if c["type"] == "SIDE"]
-    assert len(side) == 1
-    digest = hashlib.sha256((use_weights / f"postfilter-{family}.pt").read_bytes()).digest()
-    _, chunks = hybridcodec._container.read_container(data)
-    assert [c.payload[-32:] for c in chunks if c.type == b"SIDE"] == [digest]
-
-
-def test_a_family_without_weights_is_refused(use_weights):
-    with pytest.raises(hybridcodec.CodecError, match="no weights for transform family 'test-family'"):
-        hybridcodec.encode(smooth_image(16, 16, 3), pipeline="ycbcr|test-family-dct|jpegq|huffman+cnn")
-
-
-def test_training_never_replaces_shipped_or_existing_weights_by_default(tiny_weights, tmp_path, monkeypatch):
-    from hybridcodec.cli import main
-
-    shipped = {p: p.read_bytes() for p in pf.WEIGHTS_DIR.glob("postfilter-*")}
-    monkeypatch.chdir(tmp_path)
-    data = str(tiny_weights / "train")
-    args = ["train", "postfilter", "--data", data, "--preset", "baseline", "--steps", "1", "--channels", "8",
-            "--layers", "3", "--quiet"]
-    assert main(args) == 0  # no --out: a folder of its own
-    assert (tmp_path / "trained-weights" / "postfilter-dct.pt").exists()
-    assert main(args) == 1  # exists now: refused without --force
-    assert main(args + ["--out", str(pf.WEIGHTS_DIR / "postfilter-dct.pt")]) == 1
-    assert main(args + ["--out", str(pf.WEIGHTS_DIR / "postfilter-new.pt")]) == 1
-    assert {p: p.read_bytes() for p in pf.WEIGHTS_DIR.glob("postfilter-*")} == shipped
-
-
-def test_cut_short_files_skip_the_post_filter(use_weights, monkeypatch):
-    img = smooth_image(32, 48, 3)
-    data = hybridcodec.encode(img, pipeline="baseline+cnn", quality=50)
-    calls = []
-    monkeypatch.setattr(pf, "apply_filter", lambda *a, **k: calls.append(1) or a[1])
-    for cut in (len(data) - 20, len(data) // 2):  # inside the cnn side data; inside the coded data
-        out = hybridcodec.decode(data[:cut], allow_truncated=True)
-        assert out.shape == img.shape
-    assert calls == []
-    hybridcodec.decode(data)
-    assert calls == [1]
