@@ -152,7 +152,7 @@ def cmd_compare(args) -> int:
         run_compare(settings)
     except (FileNotFoundError, ValueError) as exc:
         raise CodecError(str(exc)) from None
-    print(f"wrote {args.out}/results.json, results.csv, rd_psnr.png, rd_msssim.png, report.md")
+    print(f"wrote {args.out}/results.json, results.csv, rd_psnr.png, rd_ssim.png, rd_msssim.png, report.md")
     return 0
 
 
