@@ -1,0 +1,93 @@
+"""Exact integer evaluation of a small convolutional network (the path that chooses the
+entropy coder's tables), so that encoder and decoder pick the same table for every
+symbol on any CPU, thread count, BLAS or convolution algorithm (CompressAI's issues
+#279 and #309: decoders that differ by one table entry produce garbage).
+
+A float network of 3x3 convolutions (stride 1, zero padding), ReLUs and 2x nearest
+upsampling is converted once (``IntegerNet.from_torch``) to fixed point: weights
+``round(w * 2**WBITS)``, activations ``round(x * 2**ABITS)``, biases at the scale of
+the products; every layer is an int64 matrix product (numpy's integer matmul is exact
+and does not use BLAS) followed by an arithmetic shift.  The result is an integer
+function of integer inputs (Ballé et al. 2019, integer networks, in its simplest
+form), so its outputs, and the table indexes taken from them, are the same
+everywhere.  The price: the fixed-point rounding of each layer (measured in the tests).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["IntegerNet", "WBITS", "ABITS", "table_index"]
+
+WBITS, ABITS = 16, 8  # fractional bits of weights and of activations
+
+
+class IntegerNet:
+    """Layers as ``("conv", w_int (O x C x 3 x 3), b_int (O,))``, ``("relu",)`` or
+    ``("up2",)``; inputs and outputs are int64 fixed point with ABITS fractional bits."""
+
+    def __init__(self, layers):
+        self.layers = layers
+
+    @classmethod
+    def from_torch(cls, module) -> "IntegerNet":
+        """Quantize a ``torch.nn.Sequential`` of Conv2d(3x3, stride 1, padding 1), ReLU
+        and Upsample(scale_factor=2, mode="nearest")."""
+        from torch import nn
+
+        layers = []
+        for m in module:
+            if isinstance(m, nn.Conv2d):
+                if m.kernel_size != (3, 3) or m.stride != (1, 1) or m.padding != (1, 1) or m.groups != 1:
+                    raise ValueError("IntegerNet takes 3x3 convolutions with stride 1 and padding 1")
+                w = np.rint(m.weight.detach().double().numpy() * 2.0 ** WBITS).astype(np.int64)
+                b = np.zeros(w.shape[0]) if m.bias is None else m.bias.detach().double().numpy()
+                layers.append(("conv", w, np.rint(b * 2.0 ** (WBITS + ABITS)).astype(np.int64)))
+            elif isinstance(m, nn.ReLU):
+                layers.append(("relu",))
+            elif isinstance(m, nn.Upsample) and m.scale_factor in (2, 2.0) and m.mode == "nearest":
+                layers.append(("up2",))
+            else:
+                raise ValueError(f"IntegerNet cannot take {type(m).__name__}")
+        return cls(layers)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Run on ``x``: int64, C x H x W, fixed point with ABITS fractional bits."""
+        x = np.asarray(x, np.int64)
+        for layer in self.layers:
+            if layer[0] == "conv":
+                x = _conv3x3(x, layer[1], layer[2])
+            elif layer[0] == "relu":
+                x = np.maximum(x, 0)
+            else:
+                x = x.repeat(2, axis=1).repeat(2, axis=2)
+        return x
+
+    @staticmethod
+    def quantize(x: np.ndarray) -> np.ndarray:
+        """Float input to fixed point (rounded; exact for the integer latents it is meant for)."""
+        return np.rint(np.asarray(x, np.float64) * 2.0 ** ABITS).astype(np.int64)
+
+
+def _conv3x3(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    c, h, wd = x.shape
+    if w.shape[1] != c:
+        raise ValueError(f"layer expects {w.shape[1]} channels, got {c}")
+    if int(np.abs(x).max(initial=0)) * int(np.abs(w).reshape(w.shape[0], -1).sum(axis=1).max()) >= 1 << 62:
+        raise ValueError("IntegerNet: a layer could overflow int64; the activations are out of range")
+    p = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    cols = np.stack([p[:, i : i + h, j : j + wd] for i in range(3) for j in range(3)], axis=1)  # C x 9 x H x W
+    acc = w.reshape(w.shape[0], c * 9) @ cols.reshape(c * 9, h * wd) + b[:, None]
+    # floor division by 2**WBITS: an arithmetic shift, exact on int64
+    return (acc >> WBITS).reshape(w.shape[0], h, wd)
+
+
+def table_index(log_scale: np.ndarray, table_scales: np.ndarray) -> np.ndarray:
+    """Gaussian table index from a fixed-point natural-log scale (integers with ABITS
+    fractional bits): the number of table scales strictly below exp(log_scale), found by
+    comparing integers with thresholds ``floor(log(s) * 2**ABITS)`` computed once from
+    the table (a float step, but on the table alone, the same for encoder and decoder
+    that ship the same table)."""
+    thresholds = np.floor(np.log(np.asarray(table_scales, np.float64)) * 2.0 ** ABITS).astype(np.int64)
+    return np.clip(np.searchsorted(thresholds, np.asarray(log_scale, np.int64), side="left"), 0,
+                   len(thresholds) - 1).astype(np.int32)
