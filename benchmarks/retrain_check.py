@@ -1,11 +1,11 @@
-"""Rerun the recorded training command of the shipped post-filter weights and compare.
+"""Rerun the recorded training command of shipped weights and compare.
 
-    python benchmarks/retrain_check.py [--families dct,dwt] [--minutes M]
+    python benchmarks/retrain_check.py [--files postfilter-dct,postfilter-dwt,learned,dcnn] [--minutes M]
 
-Each shipped ``postfilter-F.pt`` has a ``.json`` beside it with the command that made
+Each shipped ``NAME.pt`` (post-filters, learned transforms) has a ``.json`` beside it with the command that made
 it and a fingerprint of the weights every 500 steps.  This runs that command again from
 the repository root (writing to a temporary folder, never over the shipped files; the
-families in parallel, as they were trained) and compares the fingerprints step by step
+files in parallel, as they were trained) and compares the fingerprints step by step
 and, for a complete rerun, the sha256 of the weights file.  ``--minutes`` stops the rerun
 early (the learning-rate schedule depends on the planned steps only, so the steps it
 reaches must match the shipped run exactly).
@@ -28,18 +28,22 @@ WEIGHTS = ROOT / "plugins" / "hybridcodec_learned" / "weights"
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--families", default="dct,dwt")
+    ap.add_argument("--files", default="postfilter-dct,postfilter-dwt",
+                    help="shipped weight files (names without .pt) to retrain, in parallel")
     ap.add_argument("--minutes", type=float, help="stop each rerun after this much training time")
     args = ap.parse_args(argv)
     exe = Path(sys.executable).with_name("hybridcodec")
     shipped, runs = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        for fam in args.families.split(","):
-            if not (WEIGHTS / f"postfilter-{fam}.json").exists():
-                ap.error(f"no shipped postfilter-{fam}.json (families: dct, dwt)")
-            shipped[fam] = json.loads((WEIGHTS / f"postfilter-{fam}.json").read_text())
+        for fam in args.files.split(","):
+            if not (WEIGHTS / f"{fam}.json").exists():
+                ap.error(f"no shipped {fam}.json in {WEIGHTS}")
+            shipped[fam] = json.loads((WEIGHTS / f"{fam}.json").read_text())
             cmd = shlex.split(shipped[fam]["command"])
-            cmd = [str(exe), *cmd[1:], "--out", f"{tmp}/postfilter-{fam}.pt", "--quiet"]
+            if "--out" in cmd:  # the recorded destination is replaced by the temporary folder
+                i = cmd.index("--out")
+                del cmd[i : i + 2]
+            cmd = [str(exe), *cmd[1:], "--out", f"{tmp}/{fam}.pt", "--quiet"]
             if args.minutes:
                 cmd += ["--hours", str(args.minutes / 60)]
             print(" ".join(shlex.quote(c) for c in cmd))
@@ -52,7 +56,7 @@ def main(argv=None) -> int:
             return 1
         ok = True
         for fam in runs:
-            rerun = json.loads(Path(f"{tmp}/postfilter-{fam}.json").read_text())
+            rerun = json.loads(Path(f"{tmp}/{fam}.json").read_text())
             common = sorted(set(rerun["fingerprints"]) & set(shipped[fam]["fingerprints"]), key=int)
             same = [s for s in common if rerun["fingerprints"][s] == shipped[fam]["fingerprints"][s]]
             complete = rerun["steps"] == shipped[fam]["steps"]

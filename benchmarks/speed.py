@@ -2,7 +2,8 @@
 
     python benchmarks/speed.py [--data DIR] [--quality 75] [--repeat 3]
 
-Prints MP/s per codec and hybridcodec's ratio to Pillow JPEG.  Timings are the
+Prints MP/s per codec and hybridcodec's ratio to Pillow JPEG, and seconds per image for
+the learned pipelines (when hybridcodec-learned is installed).  Timings are the
 best of ``--repeat`` passes over all images, after one warm-up pass (numba JIT).
 """
 
@@ -75,8 +76,8 @@ def main(argv=None):
         codecs[p] = _hcx(p, args.quality)
     for p in filter(None, args.reduce.split(",")):
         codecs[f"{p} reduce=4"] = _hcx(p, args.quality, reduce=4)
-    if "cnn" in hybridcodec.available_stages():  # the post-filter plugin, if installed
-        for p in ("baseline+cnn", "wavelet+cnn"):
+    if "cnn" in hybridcodec.available_stages():  # the learned plugin, if installed
+        for p in ("baseline+cnn", "wavelet+cnn", "learned", "learned+cnn", "learned|arith", "dcnn"):
             codecs[p] = _hcx(p, args.quality)
     else:
         print("(hybridcodec-learned is not installed: no +cnn rows)")
@@ -93,7 +94,7 @@ def main(argv=None):
     for name, (e, d, bpp) in rows.items():
         print(f"{name:22} {e:9.1f} {d:9.1f} {bpp:6.3f} {e / ref[0]:9.3f} {d / ref[1]:9.3f}")
     per_image = mp / len(images)
-    for name in (n for n in rows if n.endswith("+cnn")):
+    for name in (n for n in rows if n.endswith("+cnn") or n.startswith(("learned", "dcnn"))):
         print(f"{name}: {per_image / rows[name][1]:.3f} s to decode one image, {per_image / rows[name][0]:.3f} s "
               "to encode (average)")
     for p in filter(None, args.reduce.split(",")):

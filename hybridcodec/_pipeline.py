@@ -28,6 +28,17 @@ PRESETS: dict[str, tuple[str, str]] = {
         "rct|int53|arith",
         "exact: reversible colour transform, integer 5/3 wavelet, context-adaptive arithmetic coding",
     ),
+    # the learned presets need the hybridcodec-learned plugin (and torch); without it they
+    # fail with the plugin's install hint when used
+    "learned": (
+        "learned|rans",
+        "learned GDN transform with its mean-scale hyperprior entropy model, rANS (plugin hybridcodec-learned)",
+    ),
+    "dcnn": (
+        "dcnn|rans",
+        "the seed paper's design: conv + pooling + fully connected bottleneck on 32x32 blocks, learned "
+        "per-channel entropy model, rANS (plugin hybridcodec-learned)",
+    ),
 }
 
 _NAME = r"[A-Za-z][A-Za-z0-9_\-]*"
@@ -97,9 +108,19 @@ def _parse_stage(item: str) -> Stage:
             if am.group(1) in kwargs:
                 raise CodecError(f"parameter {am.group(1)!r} given twice to stage {name!r}")
             kwargs[am.group(1)] = am.group(2)
-    if name in PRESETS:
+    if name in PRESETS and not _is_stage(name) and not PRESETS[name][0].startswith(name + "|"):
         raise CodecError(f"preset {name!r} cannot take parameters or be mixed with '|'; use {name}+STAGE")
     return get_stage(name)(**kwargs)
+
+
+def _is_stage(name: str) -> bool:
+    """True when a stage of that name is installed (a preset may share its stage's name:
+    ``learned`` alone is the preset, ``learned|arith`` names the stage)."""
+    try:
+        get_stage(name)
+    except CodecError:
+        return False
+    return True
 
 
 class Pipeline:

@@ -36,9 +36,19 @@ def _settings(out, data, **kw):
 def test_results_schema_and_outputs(tmp_path, photos):
     doc = run_compare(_settings(tmp_path / "out", photos), say=lambda *a: None)
     out = tmp_path / "out"
-    for name in ("results.json", "results.csv", "rd_psnr.png", "rd_msssim.png", "report.md", "points.jsonl"):
+    for name in ("results.json", "results.csv", "rd_psnr.png", "rd_msssim.png", "report.md", "points.jsonl",
+                 "crops.png"):
         assert (out / name).stat().st_size > 0, name
     on_disk = json.loads((out / "results.json").read_text())
+    # the crop picture: one tile per codec, each near the common target bpp, and in the report
+    crops = on_disk["crops"]
+    assert crops["image"] == "p0.png" and [t["codec"] for t in crops["tiles"]] == ["baseline", "wavelet", "jpeg", "webp"]
+    for t in crops["tiles"]:
+        p0 = [p for p in on_disk["points"] if p["image"] == "p0.png" and p["codec"] == t["codec"]]
+        nearest = min(p0, key=lambda p: abs(p["bpp"] - crops["target_bpp"]))
+        assert t["quality"] == nearest["quality"] and t["bpp"] == pytest.approx(nearest["bpp"])
+    sheet = Image.open(out / "crops.png")
+    assert sheet.size[0] >= 4 * 2 * crops["crop"][2] and "![crops](crops.png)" in (out / "report.md").read_text()
     assert on_disk["schema"] == "hybridcodec-compare/1" and on_disk["images"] == ["p0.png", "p1.png"]
     names = [c["name"] for c in on_disk["codecs"]]
     assert names == ["baseline", "wavelet", "jpeg", "webp"]

@@ -76,7 +76,7 @@ def bd_table(results: dict, window) -> list[dict]:
     return rows
 
 
-def write_outputs(out: Path, settings, keys, images, points, say) -> dict:
+def write_outputs(out: Path, settings, keys, images, points, say, crops=None) -> dict:
     from .codecs import hybrid_codec, reference_codec
     from .settings import settings_dict
 
@@ -107,6 +107,7 @@ def write_outputs(out: Path, settings, keys, images, points, say) -> dict:
         "codecs": codecs,
         "bd": bd,
         "bd_per_image": per_image_bd,
+        "crops": crops or {},
         "points": sorted(points, key=lambda p: (p["codec"], p["image"], float(p["quality"]))),
     }
     _atomic_text(out / "results.json", json.dumps(doc, indent=1))
@@ -248,7 +249,11 @@ def _report(doc) -> str:
         lines.append(f"| {row['codec']} | {_fmt(row.get('bd_rate_psnr'))} | {_fmt(row.get('bd_psnr'), ' dB')} | "
                      f"{_fmt(row.get('bd_rate_msssim'))} | {np.mean(r['encoding_time']):.4f} | "
                      f"{np.mean(r['decoding_time']):.4f} |")
-    lines += ["", "![PSNR](rd_psnr.png) ![SSIM](rd_ssim.png) ![MS-SSIM](rd_msssim.png)", "", "## Per image (BD-rate, PSNR, vs jpeg)", "",
+    lines += ["", "![PSNR](rd_psnr.png) ![SSIM](rd_ssim.png) ![MS-SSIM](rd_msssim.png)", ""]
+    if doc.get("crops"):
+        c = doc["crops"]
+        lines += [f"## The same crop at about {c['target_bpp']:.2f} bpp ({c['image']})", "", "![crops](crops.png)", ""]
+    lines += ["## Per image (BD-rate, PSNR, vs jpeg)", "",
               "| image | " + " | ".join(r["codec"] for r in doc["bd"]) + " |",
               "|---|" + "---|" * len(doc["bd"])]
     for image in doc["images"]:

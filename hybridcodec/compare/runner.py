@@ -129,7 +129,20 @@ def run_compare(settings: CompareSettings, say=print) -> dict:
     latest = {}
     for p in points:
         latest[(p["codec"], p["image"], float(p["quality"]))] = p
-    return write_outputs(out, settings, keys, [n for n, _ in images], list(latest.values()), say)
+    crops = _crops(out, keys, images, list(latest.values()), say)
+    return write_outputs(out, settings, keys, [n for n, _ in images], list(latest.values()), say, crops=crops)
+
+
+def _crops(out: Path, keys, images, points, say) -> dict:
+    """crops.png: one image's crop from every codec at about the same bpp."""
+    from .crops import write_crops
+
+    name, source = images[0]
+    try:
+        return write_crops(out / "crops.png", {k[1]: _codec(tuple(k)) for k in keys}, name, load_image(source), points)
+    except (CodecError, OSError, ValueError) as exc:  # the picture is a bonus: never lose the results for it
+        say(f"no crops picture: {exc}")
+        return {}
 
 
 def _execute(tasks, settings: CompareSettings, keep) -> None:

@@ -7,14 +7,32 @@ from dataclasses import asdict, dataclass, field
 from .codecs import DEFAULT_QUALITIES
 from .metrics import METRICS
 
-__all__ = ["CompareSettings", "settings_dict"]
+__all__ = ["CompareSettings", "settings_dict", "default_pipelines", "CLASSICAL", "LEARNED"]
+
+CLASSICAL = ["baseline", "dct-arith", "wavelet"]
+# deep and mixed pipelines (plugin hybridcodec-learned, with torch): the learned transform
+# with its hyperprior, the same latents coded by the classical arith, the learned post-filter
+# on the learned and on the classical wavelet, and the seed paper's block autoencoder
+LEARNED = ["learned", "learned+cnn", "learned|arith", "wavelet+cnn", "dcnn"]
+
+
+def default_pipelines() -> list:
+    """The classical presets, and the learned and mixed pipelines when the learned
+    plugin and torch are installed."""
+    import importlib.util
+
+    from .._registry import available_stages
+
+    if importlib.util.find_spec("torch") is None or not {"learned", "dcnn", "cnn"} <= set(available_stages()):
+        return list(CLASSICAL)
+    return CLASSICAL + LEARNED
 
 
 @dataclass
 class CompareSettings:
     out: str = "compare-results"
     data: str | None = None
-    pipelines: list = field(default_factory=lambda: ["baseline", "dct-arith", "wavelet"])
+    pipelines: list = field(default_factory=default_pipelines)
     codecs: list = field(default_factory=lambda: ["jpeg", "jpeg-opencv", "webp", "jpeg2000", "avif", "heic", "jxl"])
     qualities: list = field(default_factory=lambda: list(DEFAULT_QUALITIES))
     metrics: list = field(default_factory=lambda: list(METRICS))

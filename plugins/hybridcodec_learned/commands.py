@@ -13,7 +13,7 @@ def register(sub) -> None:
     tsub = p.add_subparsers(dest="what", required=True)
     t = tsub.add_parser("postfilter", help="the CNN post-filter of a transform family")
     t.add_argument("--data", required=True, help="folder of training photos")
-    t.add_argument("--preset", required=True, choices=["baseline", "dct-arith", "wavelet"],
+    t.add_argument("--preset", required=True, choices=["baseline", "dct-arith", "wavelet", "learned"],
                    help="compress training crops with this preset (its family's weights are written)")
     t.add_argument("--steps", type=int, default=6000, help="optimizer steps (default 6000)")
     t.add_argument("--hours", type=float, help="stop after this much training time")
@@ -22,6 +22,7 @@ def register(sub) -> None:
     t.add_argument("--force", action="store_true", help="replace an existing --out file")
     t.add_argument("--replace-shipped", action="store_true",
                    help="allow --out in the plugin's shipped weights folder (old files then fail to decode)")
+    t.add_argument("--init", help="start from this weights file (e.g. another family's) instead of random weights")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--channels", type=int, default=48, help="network width (default 48)")
     t.add_argument("--layers", type=int, default=8, help="convolution layers (default 8)")
@@ -29,6 +30,21 @@ def register(sub) -> None:
     t.add_argument("--threads", type=int, help="torch threads (a run repeats bit for bit at a fixed count)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=_train_postfilter)
+    t = tsub.add_parser("transform", help="a learned transform with its entropy model (stages learned, dcnn)")
+    t.add_argument("--model", required=True, choices=["learned", "dcnn"], help="which stage's weights to train")
+    t.add_argument("--data", required=True, help="folder of training photos (never the test set)")
+    t.add_argument("--steps", type=int, default=12000, help="optimizer steps; the learning rate decays over them")
+    t.add_argument("--hours", type=float, help="stop after this much training time")
+    t.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    t.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    t.add_argument("--out", help="weights file (default: trained-weights/MODEL.pt here)")
+    t.add_argument("--force", action="store_true", help="replace an existing --out file")
+    t.add_argument("--replace-shipped", action="store_true",
+                   help="allow --out in the plugin's shipped weights folder (old files then fail to decode)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, help="torch threads (a run repeats bit for bit at a fixed count)")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=_train_transform)
 
 
 def _train_postfilter(args) -> int:
@@ -42,5 +58,19 @@ def _train_postfilter(args) -> int:
     train_postfilter(args.data, args.preset, steps=args.steps, hours=args.hours, resume=args.resume,
                      out=args.out, seed=args.seed, channels=args.channels, layers=args.layers, lr=args.lr,
                      threads=args.threads, progress=not args.quiet, force=args.force,
-                     replace_shipped=args.replace_shipped)
+                     replace_shipped=args.replace_shipped, init=args.init)
+    return 0
+
+
+def _train_transform(args) -> int:
+    from hybridcodec import CodecError
+
+    try:
+        from .train_transform import train_transform
+    except ImportError as exc:
+        raise CodecError(f"training needs torch ({exc}); install torch's CPU build: pip install torch==2.13.0") from None
+
+    train_transform(args.model, args.data, steps=args.steps, hours=args.hours, resume=args.resume, out=args.out,
+                    seed=args.seed, threads=args.threads, device=args.device, progress=not args.quiet,
+                    force=args.force, replace_shipped=args.replace_shipped)
     return 0

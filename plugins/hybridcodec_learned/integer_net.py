@@ -3,11 +3,14 @@ entropy coder's tables), so that encoder and decoder pick the same table for eve
 symbol on any CPU, thread count, BLAS or convolution algorithm (CompressAI's issues
 #279 and #309: decoders that differ by one table entry produce garbage).
 
-A float network of 3x3 convolutions (stride 1, zero padding), ReLUs and 2x nearest
-upsampling is converted once (``IntegerNet.from_torch``) to fixed point: weights
+A float network of 3x3 or 1x1 convolutions (stride 1, zero padding), ReLUs and 2x
+nearest upsampling is converted once (``IntegerNet.from_torch``) to fixed point: weights
 ``round(w * 2**WBITS)``, activations ``round(x * 2**ABITS)``, biases at the scale of
-the products; every layer is an int64 matrix product (numpy's integer matmul is exact
-and does not use BLAS) followed by an arithmetic shift.  The result is an integer
+the products; every layer is an exact integer matrix product followed by an arithmetic
+shift.  The product runs in float64 (BLAS) when a bound on its terms shows that every
+partial sum is an integer below 2**53 -- then float64 is exact whatever the order of
+the sums, the FMA or the thread count -- and in int64 otherwise (numpy's integer matmul,
+exact but about 20x slower).  The result is an integer
 function of integer inputs (Ballé et al. 2019, integer networks, in its simplest
 form), so its outputs, and the table indexes taken from them, are the same
 everywhere.  The price: the fixed-point rounding of each layer (measured in the tests).
@@ -23,7 +26,7 @@ WBITS, ABITS = 16, 8  # fractional bits of weights and of activations
 
 
 class IntegerNet:
-    """Layers as ``("conv", w_int (O x C x 3 x 3), b_int (O,))``, ``("relu",)`` or
+    """Layers as ``("conv", w_int (O x C x k x k, k = 1 or 3), b_int (O,))``, ``("relu",)`` or
     ``("up2",)``; inputs and outputs are int64 fixed point with ABITS fractional bits."""
 
     def __init__(self, layers):
@@ -31,15 +34,17 @@ class IntegerNet:
 
     @classmethod
     def from_torch(cls, module) -> "IntegerNet":
-        """Quantize a ``torch.nn.Sequential`` of Conv2d(3x3, stride 1, padding 1), ReLU
-        and Upsample(scale_factor=2, mode="nearest")."""
+        """Quantize a ``torch.nn.Sequential`` of Conv2d (3x3 with padding 1, or 1x1;
+        stride 1), ReLU and Upsample(scale_factor=2, mode="nearest")."""
         from torch import nn
 
         layers = []
         for m in module:
             if isinstance(m, nn.Conv2d):
-                if m.kernel_size != (3, 3) or m.stride != (1, 1) or m.padding != (1, 1) or m.groups != 1:
-                    raise ValueError("IntegerNet takes 3x3 convolutions with stride 1 and padding 1")
+                k = m.kernel_size[0]
+                if (m.kernel_size not in ((3, 3), (1, 1)) or m.stride != (1, 1) or m.padding != (k // 2, k // 2)
+                        or m.groups != 1):
+                    raise ValueError("IntegerNet takes 3x3 (padding 1) or 1x1 convolutions with stride 1")
                 w = np.rint(m.weight.detach().double().numpy() * 2.0 ** WBITS).astype(np.int64)
                 b = np.zeros(w.shape[0]) if m.bias is None else m.bias.detach().double().numpy()
                 layers.append(("conv", w, np.rint(b * 2.0 ** (WBITS + ABITS)).astype(np.int64)))
@@ -56,7 +61,7 @@ class IntegerNet:
         x = np.asarray(x, np.int64)
         for layer in self.layers:
             if layer[0] == "conv":
-                x = _conv3x3(x, layer[1], layer[2])
+                x = _conv(x, layer[1], layer[2])
             elif layer[0] == "relu":
                 x = np.maximum(x, 0)
             else:
@@ -69,15 +74,25 @@ class IntegerNet:
         return np.rint(np.asarray(x, np.float64) * 2.0 ** ABITS).astype(np.int64)
 
 
-def _conv3x3(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     c, h, wd = x.shape
+    k = w.shape[-1]
     if w.shape[1] != c:
         raise ValueError(f"layer expects {w.shape[1]} channels, got {c}")
-    if int(np.abs(x).max(initial=0)) * int(np.abs(w).reshape(w.shape[0], -1).sum(axis=1).max()) >= 1 << 62:
+    bound = int(np.abs(x).max(initial=0)) * int(np.abs(w).reshape(w.shape[0], -1).sum(axis=1).max())
+    bound += int(np.abs(b).max(initial=0))
+    if bound >= 1 << 62:
         raise ValueError("IntegerNet: a layer could overflow int64; the activations are out of range")
-    p = np.pad(x, ((0, 0), (1, 1), (1, 1)))
-    cols = np.stack([p[:, i : i + h, j : j + wd] for i in range(3) for j in range(3)], axis=1)  # C x 9 x H x W
-    acc = w.reshape(w.shape[0], c * 9) @ cols.reshape(c * 9, h * wd) + b[:, None]
+    if k == 1:
+        cols = x.reshape(c, h * wd)
+    else:
+        p = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+        cols = np.stack([p[:, i : i + h, j : j + wd] for i in range(3) for j in range(3)], axis=1).reshape(c * 9, -1)
+    wm = w.reshape(w.shape[0], -1)
+    if bound < 1 << 53:  # every partial sum is an integer float64 holds exactly: any order gives the same
+        acc = (wm.astype(np.float64) @ cols.astype(np.float64)).astype(np.int64) + b[:, None]
+    else:
+        acc = wm @ cols + b[:, None]
     # floor division by 2**WBITS: an arithmetic shift, exact on int64
     return (acc >> WBITS).reshape(w.shape[0], h, wd)
 

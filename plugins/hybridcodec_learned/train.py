@@ -31,7 +31,7 @@ from .postfilter import weights_path
 
 __all__ = ["train_postfilter", "fingerprint", "FAMILY_OF_PRESET"]
 
-FAMILY_OF_PRESET = {"baseline": "dct", "dct-arith": "dct", "wavelet": "dwt"}
+FAMILY_OF_PRESET = {"baseline": "dct", "dct-arith": "dct", "wavelet": "dwt", "learned": "learned"}
 POOL = 1024  # patches in the pool
 RENEW_EVERY = 2  # steps between renewals of one region's patches: each patch is seen ~4 times
 FINGERPRINT_EVERY = 500  # steps between the weight fingerprints kept in the record
@@ -119,7 +119,7 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
                      resume: bool = False, out: str | None = None, seed: int = 0, batch: int = 16,
                      crop: int = 96, channels: int = 48, layers: int = 8, lr: float = 5e-4,
                      threads: int | None = None, progress: bool = True, say=print, force: bool = False,
-                     replace_shipped: bool = False) -> Path:
+                     replace_shipped: bool = False, init: str | None = None) -> Path:
     """Train, save the weights (and a ``.json`` record beside them); return their path.
 
     With the same arguments and thread count a run is bit-for-bit repeatable; the record
@@ -129,7 +129,8 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
     Without ``out`` the weights go to ``trained-weights/postfilter-FAMILY.pt`` in the
     current folder.  An existing file is replaced only with ``force`` (or continued with
     ``resume``), and the plugin's shipped weights only with ``replace_shipped``: every
-    file made with the old weights would fail to decode."""
+    file made with the old weights would fail to decode.  ``init`` starts from another
+    family's weights file (fine-tuning) instead of random weights."""
     if preset not in FAMILY_OF_PRESET:
         raise hybridcodec.CodecError(f"train postfilter takes --preset {', '.join(FAMILY_OF_PRESET)}")
     for name, value, low in (("steps", steps, 1), ("batch", batch, 1), ("channels", channels, 1),
@@ -151,16 +152,25 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
         torch.set_num_threads(threads)
     try:
         return _train(files, preset, target, steps, hours, resume, seed, batch, crop, channels, layers, lr,
-                      progress, say)
+                      progress, say, init)
     finally:
         torch.set_num_threads(before)
 
 
-def _train(files, preset, target, steps, hours, resume, seed, batch, crop, channels, layers, lr, progress, say):
+def _train(files, preset, target, steps, hours, resume, seed, batch, crop, channels, layers, lr, progress, say,
+           init=None):
     ckpt = target.with_suffix(".ckpt")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = PostFilterNet(channels, layers)
+    started_from = None
+    if init:
+        start_net, digest = _postfilter.load_weights(str(Path(init).resolve()))
+        if (start_net.channels, start_net.layers) != (channels, layers):
+            raise hybridcodec.CodecError(f"--init {init} has {start_net.channels} channels and {start_net.layers} "
+                                         "layers; pass the same --channels and --layers")
+        net.load_state_dict(start_net.state_dict())
+        started_from = {"file": Path(init).name, "sha256": digest.hex()}
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     step, spent, prints = 0, 0.0, {}
     if resume and ckpt.exists():
@@ -216,7 +226,7 @@ def _train(files, preset, target, steps, hours, resume, seed, batch, crop, chann
         "preset": preset, "steps": step, "seed": seed, "batch": batch, "crop": crop,
         "channels": channels, "layers": layers, "training_seconds": round(seconds, 3),
         "lr": lr, "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
-        "fingerprints": prints,
+        "init": started_from, "fingerprints": prints,
     }
     write_atomic(target.with_suffix(".json"), (json.dumps(record, indent=1) + "\n").encode())
     say(f"wrote {target} after {step} steps, {seconds / 60:.1f} min; training-set gain {gain:+.2f} dB")

@@ -1,0 +1,78 @@
+"""The picture of a comparison: the same crop of one image from every codec at about
+the same bpp, side by side, each labelled with its codec, bpp and PSNR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["write_crops", "CROP"]
+
+CROP = 192  # pixels on a side, shown at twice the size
+COLUMNS = 4
+
+
+def _busiest(img: np.ndarray, size: int) -> tuple[int, int]:
+    """Top-left corner of the crop with the most detail (gradient energy), on a coarse grid."""
+    g = img.astype(np.float32).mean(axis=2)
+    energy = np.abs(np.diff(g, axis=0))[:, :-1] + np.abs(np.diff(g, axis=1))[:-1]
+    h, w = energy.shape
+    best, at = -1.0, (0, 0)
+    for y in range(0, max(1, h - size + 1), size // 4):
+        for x in range(0, max(1, w - size + 1), size // 4):
+            e = float(energy[y : y + size, x : x + size].mean())
+            if e > best:
+                best, at = e, (y, x)
+    return at
+
+
+def write_crops(path: Path, codecs: dict, image_name: str, img: np.ndarray, points: list[dict],
+                target_bpp: float | None = None) -> dict:
+    """Encode ``img`` with each codec (``name -> Codec``) at the quality whose measured bpp
+    on this image is nearest ``target_bpp`` (default: the median over codecs of each
+    codec's bpp nearest 0.5), and write the labelled crops to ``path`` (PNG).  Returns
+    what each tile shows (codec, quality, bpp, PSNR)."""
+    from PIL import Image, ImageDraw
+
+    from .._metrics import psnr
+
+    mine = {}
+    for p in points:
+        if p["image"] == image_name and p["codec"] in codecs:
+            mine.setdefault(p["codec"], []).append(p)
+    if not mine:
+        return {}
+    if target_bpp is None:
+        near = [min(ps, key=lambda p: abs(p["bpp"] - 0.5))["bpp"] for ps in mine.values()]
+        target_bpp = float(np.median(near))
+    size = min(CROP, img.shape[0], img.shape[1])
+    y, x = _busiest(img, size)
+    tiles, shown = [], []
+    original = img[y : y + size, x : x + size]
+    tiles.append((original, "original"))
+    for name, ps in mine.items():
+        p = min(ps, key=lambda p: abs(p["bpp"] - target_bpp))
+        codec = codecs[name]
+        data = codec.encode(img, p["quality"])
+        dec = np.asarray(codec.decode(data))
+        if dec.ndim == 2:
+            dec = np.repeat(dec[:, :, None], 3, axis=2)
+        bpp = 8.0 * len(data) / (img.shape[0] * img.shape[1])
+        db = psnr(img, dec[:, :, :3])
+        tiles.append((dec[y : y + size, x : x + size, :3], f"{name}\n{bpp:.3f} bpp  {db:.2f} dB"))
+        shown.append({"codec": name, "quality": p["quality"], "bpp": bpp, "psnr": db})
+    scale, label_h = 2, 34
+    tw, th = size * scale, size * scale + label_h
+    rows = -(-len(tiles) // COLUMNS)
+    sheet = Image.new("RGB", (COLUMNS * tw, rows * th), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (tile, label) in enumerate(tiles):
+        r, c = divmod(i, COLUMNS)
+        im = Image.fromarray(np.ascontiguousarray(tile.astype(np.uint8))).resize((tw, tw), Image.NEAREST)
+        sheet.paste(im, (c * tw, r * th))
+        draw.multiline_text((c * tw + 4, r * th + tw + 2), label, fill="black")
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    sheet.save(tmp)
+    tmp.replace(path)
+    return {"image": image_name, "target_bpp": target_bpp, "crop": [int(y), int(x), size], "tiles": shown}

@@ -1,0 +1,233 @@
+"""Stage ``learned``: an end-to-end learned transform (GDN analysis/synthesis) with a
+mean-scale hyperprior (Minnen et al. 2018, no autoregressive context).
+
+The stage rounds its latents itself, ``q = round((y - mean) / s)`` with the step ``s``
+of the quality (one set of weights serves every rate), and publishes them as bands
+(one per latent channel), so any coder takes them: ``rans`` with the entropy model
+the stage offers (a Gaussian table per latent, chosen by the hyperprior), or the
+adaptive ``arith``.  The hyper-latents ``z`` are the stage's side data (rANS with the
+factorized density's tables), with a table offset per latent channel that the encoder
+picks for the image; a check sum of both and the weights' sha256 travel with them.
+
+Decoding on another machine picks the same tables: the path ``z -> (mean, scale index)``
+is an integer network (:mod:`.integer_net`) and every table ships as integers in the
+weight file.  Only the synthesis is float (pixels may differ by rounding between
+machines, never the decoded latents).
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from hybridcodec import Band, CodecError, EntropyModel, PlaneInfo, Stage, register_stage
+from hybridcodec.entropy import rans
+
+from .transform_models import log2_step
+
+__all__ = ["LearnedTransform", "weights_file"]
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+BLOCK, STRIDE, MEAN_UNIT = 8, 32, 16.0  # as in transform_net (kept here so that layouts need no torch)
+_M = 192  # latent channels of the shipped weights (checked against the file)
+
+
+def weights_file() -> Path:
+    return WEIGHTS_DIR / "learned.pt"
+
+
+def _weights():
+    from .learned_weights import load
+
+    w = load(str(weights_file()))
+    if w.m != _M:
+        raise CodecError(f"{weights_file().name} has {w.m} latent channels; this stage expects {_M}")
+    return w
+
+
+def _grid(h: int, w: int) -> tuple[int, int, int, int]:
+    """(latent rows, cols, hyper-latent rows, cols) of an h x w image."""
+    hp, wp = -(-h // STRIDE) * STRIDE, -(-w // STRIDE) * STRIDE
+    return hp // BLOCK, wp // BLOCK, hp // STRIDE, wp // STRIDE
+
+
+def _context(k: int) -> int:
+    """Statistics class (32..47) of latent channel ``k`` for adaptive coders: the initial
+    transform's colour (luma / colour differences) and frequency group."""
+    colour, f = divmod(k, _M // 3)
+    group = int(np.searchsorted([1, 3, 6, 10, 21, 36, 48], f, side="right"))
+    return 32 + (0 if colour == 0 else 8) + min(group, 7)
+
+
+@register_stage
+class LearnedTransform(Stage):
+    """Learned analysis/synthesis with a hyperprior entropy model (weights: learned.pt)."""
+
+    name = "learned"
+    kind = "transform"
+    family = "learned"
+    doc = "learned GDN transform + mean-scale hyperprior (rounds its latents; offers its entropy model)"
+
+    def layout(self, planes):
+        if len(planes) not in (1, 3) or any(p.form != "pixels" for p in planes):
+            raise CodecError("learned takes 1 or 3 pixel planes (grey or RGB), as the first stage of a pipeline")
+        h, w = planes[0].shape
+        if any(p.shape != (h, w) for p in planes):
+            raise CodecError("learned needs planes of one size (no chroma subsampling before it)")
+        lh, lw, _, _ = _grid(h, w)
+        n = lh * lw
+        bands = tuple(Band(f"y{k}", (lh, lw), k * n, gain=1.0, context=_context(k), predict=k % (_M // 3) == 0,
+                           tiled=True) for k in range(_M))
+        return (PlaneInfo((_M, lh, lw), "luma", "latents", True, bands),)
+
+    def rate_knob(self):
+        return True
+
+    def entropy_model(self, layout):
+        return _HyperpriorModel(self)
+
+    # -- the side data: hyper-latents and per-channel table offsets ----------------------
+
+    def _prior(self, ctx):
+        """(mean, table index) of every latent, from the side data, cached for the image."""
+        key = ("learned", self.index)
+        if key not in ctx.scratch:
+            w = _weights()
+            z, offsets = self._read_side(ctx, w, *_grid(ctx.height, ctx.width)[2:])
+            mean, index = _base_prior(w, z, ctx.quality)
+            ctx.scratch[key] = (mean, _shift(index, offsets, len(w.y_thresholds)))
+        return ctx.scratch[key]
+
+    def _read_side(self, ctx, w, zh, zw):
+        side = ctx.take(self.index)
+        if len(side) != 1 or len(side[0]) < 36 + _M // 2:
+            raise CodecError("corrupt .hcx file: the learned stage's side data is missing or cut short")
+        blob = side[0]
+        if blob[:32] != w.digest:
+            raise CodecError(f"this file was made with learned weights sha256 {blob[:32].hex()[:16]}..., but the "
+                             f"installed learned.pt is {w.digest.hex()[:16]}...; install the hybridcodec-learned "
+                             "version that made the file")
+        packed = np.frombuffer(blob[36 : 36 + _M // 2], np.uint8)
+        offsets = np.stack([packed >> 4, packed & 15], axis=1).reshape(-1).astype(np.int32) - 8
+        z, status = rans.decode(blob[36 + _M // 2 :], _z_indexes(w.nz, zh, zw), w.z_tables, w.nz * zh * zw)
+        check = zlib.crc32(z.astype("<i4").tobytes() + blob[36 : 36 + _M // 2])
+        if status != rans.OK or check != int.from_bytes(blob[32:36], "big"):
+            raise CodecError("corrupt .hcx file: the learned stage's hyper-latents or table offsets do not decode")
+        return z.reshape(w.nz, zh, zw), offsets
+
+    # -- encode / decode --------------------------------------------------------------
+
+    def encode(self, planes, layout, ctx):
+        import torch
+
+        w = _weights()
+        h, wd = layout[0].shape
+        x = _to_rgb(planes, ctx)
+        pad_h, pad_w = -h % STRIDE, -wd % STRIDE
+        with torch.no_grad():
+            t = torch.from_numpy(x)[None]
+            if pad_h or pad_w:
+                t = torch.nn.functional.pad(t, (0, pad_w, 0, pad_h), mode="replicate")
+            y = w.net.encode_latents(t)
+            z = torch.round(w.net.hyper(y))[0].numpy().astype(np.int32)
+        y = y[0].double().numpy()
+        try:
+            zbytes = rans.encode(z.ravel(), _z_indexes(w.nz, *z.shape[1:]), w.z_tables)
+        except ValueError as exc:
+            raise CodecError(f"learned: cannot code the hyper-latents ({exc})") from None
+        mean, index = _base_prior(w, z, ctx.quality)
+        q = np.rint((y - mean) / (2.0 ** log2_step(ctx.quality))).astype(np.int32)
+        offsets = _calibrate(q, index, w.y_tables)
+        ctx.scratch[("learned", self.index)] = (mean, _shift(index, offsets, len(w.y_thresholds)))
+        packed = ((offsets[0::2] + 8) << 4 | (offsets[1::2] + 8)).astype(np.uint8).tobytes()
+        check = zlib.crc32(z.astype("<i4").tobytes() + packed).to_bytes(4, "big")
+        ctx.emit(self.index, w.digest + check + packed + zbytes)
+        return [q]
+
+    def decode(self, planes, layout, ctx):
+        import torch
+
+        w = _weights()
+        mean, _ = self._prior(ctx)
+        q = np.asarray(planes[0])
+        if q.shape != mean.shape:
+            raise CodecError("corrupt .hcx file: the learned latents do not match the hyper-latents")
+        y_hat = mean + (2.0 ** log2_step(ctx.quality)) * q
+        h, wd = layout[0].shape
+        with torch.no_grad():
+            x = w.net.decode_latents(torch.from_numpy(y_hat.astype(np.float32))[None])[0, :, :h, :wd].numpy()
+        x = x * np.float32(ctx.sample_scale)
+        out = [x.mean(axis=0)] if len(layout) == 1 else list(x)
+        return [_reduce(p, ctx.reduce) for p in out]
+
+
+class _HyperpriorModel(EntropyModel):
+    """A Gaussian table for every latent: the hyperprior's scale over the quality's step."""
+
+    def __init__(self, stage):
+        self.stage = stage
+
+    def tables(self, layout, ctx):
+        _, index = self.stage._prior(ctx)
+        if index.size != layout[0].size:
+            raise CodecError("corrupt .hcx file: the learned latents do not match the hyper-latents")
+        return _weights().y_tables, [index.reshape(-1)]
+
+
+def _base_prior(w, z, quality):
+    """The integer path: hyper-latents -> (means, table index of every latent)."""
+    try:
+        out = w.h_s(np.asarray(z, np.int64) << 8)  # ABITS = 8 fractional bits
+    except ValueError as exc:
+        raise CodecError(f"corrupt learned side data: {exc}") from None
+    mean = out[: w.m].astype(np.float64) * (MEAN_UNIT / 256.0)
+    fixed_step = round(round(log2_step(quality) * 256) * 0.6931471805599453)  # ln(step) * 256, exactly
+    index = np.searchsorted(w.y_thresholds, out[w.m:] - fixed_step, side="left")
+    return mean, np.clip(index, 0, len(w.y_thresholds) - 1).astype(np.int32)
+
+
+def _shift(index, offsets, n):
+    return np.clip(index + offsets[:, None, None], 0, n - 1).astype(np.int32)
+
+
+def _calibrate(q, index, tables) -> np.ndarray:
+    """Per latent channel, the table offset (-8..7; neighbouring tables' scales differ by
+    13 %) that codes this image's values in the fewest bits: it corrects the hyperprior
+    where it is off for this image (measured on Kodak with 15-minute weights: 3-7 %
+    fewer bits for the best per-channel scale factor).  Encoder only: the offsets are
+    stored, so float rounding here cannot desynchronise anything."""
+    freq = np.diff(tables.cdfs.astype(np.int64), axis=1)
+    bits = -np.log2(np.maximum(freq, 1) / 65536.0)
+    n = len(tables.lengths)
+    escape = bits[np.arange(n), tables.lengths - 2] + 20.0  # the escape and its payload, roughly
+    m = q.shape[0]
+    qf, base = q.reshape(m, -1), index.reshape(m, -1)
+    best, choice = np.full(m, np.inf), np.zeros(m, np.int32)
+    for k in range(-8, 8):
+        t = np.clip(base + k, 0, n - 1)
+        col = qf - tables.offsets[t]
+        ok = (col >= 0) & (col < tables.lengths[t] - 2)
+        cost = np.where(ok, bits[t, np.where(ok, col, 0)], escape[t]).sum(axis=1)
+        better = cost < best
+        best[better], choice[better] = cost[better], k
+    return choice
+
+
+def _z_indexes(nz, zh, zw):
+    return np.repeat(np.arange(nz, dtype=np.int32), zh * zw)
+
+
+def _to_rgb(planes, ctx) -> np.ndarray:
+    x = np.stack([np.asarray(p, np.float32) for p in planes]) / np.float32(ctx.sample_scale)
+    return np.repeat(x, 3, axis=0) if len(planes) == 1 else x
+
+
+def _reduce(plane: np.ndarray, r: int) -> np.ndarray:
+    """Box-average a decoded plane to 1/r of its size (rounding the size up)."""
+    if r == 1:
+        return plane
+    h, w = plane.shape
+    p = np.pad(plane, ((0, -h % r), (0, -w % r)), mode="edge")
+    return p.reshape(p.shape[0] // r, r, p.shape[1] // r, r).mean(axis=(1, 3))

@@ -1,0 +1,183 @@
+"""The learned transforms (stages ``learned`` and ``dcnn``, with the shipped weights):
+round trips of every mixed pipeline, rate, deterministic latents whatever the float
+path, and tampered files."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("hybridcodec_learned")
+
+import hybridcodec  # noqa: E402
+from hybridcodec import CodecError  # noqa: E402
+from hybridcodec_learned import learned as learned_stage  # noqa: E402
+from conftest import smooth_image  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fuzz"))
+from mutate import parse  # noqa: E402
+
+PIPES = ["learned", "learned|arith", "learned+cnn", "dcnn", "dcnn|arith"]
+
+
+@pytest.mark.parametrize("spec", PIPES)
+@pytest.mark.parametrize("shape", [(37, 45, 3), (16, 16, 1), (1, 1, 3), (33, 20, 4)])
+def test_mixed_pipelines_round_trip(spec, shape):
+    img = smooth_image(*shape)
+    data = hybridcodec.encode(img, pipeline=spec, quality=85)
+    out = hybridcodec.decode(data)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    if shape[0] > 8:
+        assert hybridcodec.psnr(img, out) > (24 if spec.startswith("dcnn") else 30)
+    if img.ndim == 3 and img.shape[2] == 4:
+        assert np.array_equal(out[:, :, 3], img[:, :, 3])  # alpha is lossless beside any pipeline
+    for k in (2, 4):
+        assert hybridcodec.decode(data, reduce=k).shape[:2] == (-(-shape[0] // k), -(-shape[1] // k))
+
+
+def test_presets_and_stage_names():
+    assert hybridcodec.Pipeline("learned").spec() == "learned()|rans()"
+    assert hybridcodec.Pipeline("learned+cnn").spec() == "learned()|rans()|cnn(weights=auto)"
+    assert hybridcodec.Pipeline("learned|arith").spec() == "learned()|arith()"
+    assert hybridcodec.Pipeline("dcnn").spec() == "dcnn()|rans()"
+    assert {"learned", "dcnn"} <= set(hybridcodec.available_stages())
+    img = smooth_image(24, 40)
+    assert hybridcodec.decode(hybridcodec.encode(img, preset="learned", quality=50)).shape == img.shape
+    with pytest.raises(CodecError, match="one size"):
+        hybridcodec.Pipeline("ycbcr(subsampling=420)|learned|rans").layouts(32, 32, 3)
+
+
+@pytest.mark.parametrize("spec", ["learned", "learned|arith", "dcnn"])
+def test_quality_sets_the_rate_and_rate_control_works(spec):
+    img = smooth_image(64, 96, 3, seed=3)
+    sizes = [len(hybridcodec.encode(img, pipeline=spec, quality=q)) for q in (5, 30, 60, 95)]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+    cap = (sizes[1] + sizes[2]) // 2
+    assert len(hybridcodec.encode(img, pipeline=spec, max_bytes=cap)) <= cap
+    target = 8.0 * sizes[2] / img[:, :, 0].size
+    got = 8.0 * len(hybridcodec.encode(img, pipeline=spec, target_bpp=target)) / img[:, :, 0].size
+    assert abs(got - target) < 0.2 * target
+
+
+def test_sixteen_bit_input():
+    img = smooth_image(40, 48, 3).astype(np.uint16) * 257
+    out = hybridcodec.decode(hybridcodec.encode(img, pipeline="learned", quality=90))
+    assert out.dtype == np.uint16 and hybridcodec.psnr(img / 257, out / 257) > 30
+
+
+# -- deterministic latents ----------------------------------------------------------------
+
+
+def _latents(monkeypatch, data, threads=None, perturb=None):
+    """Decode ``data``, returning the latents the entropy decoder produced and the image."""
+    seen = []
+    original = learned_stage.LearnedTransform.decode
+
+    def spy(self, planes, layout, ctx):
+        seen.append(np.array(planes[0]))
+        return original(self, planes, layout, ctx)
+
+    monkeypatch.setattr(learned_stage.LearnedTransform, "decode", spy)
+    before = torch.get_num_threads()
+    w = learned_stage._weights()
+    saved = {k: v.clone() for k, v in w.net.state_dict().items()}
+    try:
+        if threads:
+            torch.set_num_threads(threads)
+        if perturb:
+            perturb(w.net)
+        image = hybridcodec.decode(data)
+    finally:
+        torch.set_num_threads(before)
+        w.net.__dict__.pop("decode_latents", None)
+        w.net.float()
+        w.net.load_state_dict(saved)
+    return seen[0], image
+
+
+def _encode(img, threads):
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return hybridcodec.encode(img, pipeline="learned", quality=40)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _float64(net):
+    net.double()
+    orig = net.decode_latents
+    net.decode_latents = lambda y: orig(y.double()).float()  # noqa: E731 - an instance attribute, removed after
+    return net
+
+
+@pytest.mark.parametrize("enc_threads, dec_threads", [(1, 2), (2, 1)])
+def test_latents_are_the_same_with_any_thread_count(monkeypatch, enc_threads, dec_threads):
+    img = smooth_image(96, 128, 3, seed=5)
+    data = _encode(img, enc_threads)
+    a, ia = _latents(monkeypatch, data, threads=enc_threads)
+    b, ib = _latents(monkeypatch, data, threads=dec_threads)
+    assert np.array_equal(a, b)
+    assert np.abs(ia.astype(int) - ib).max() <= 1  # the float synthesis: rounding at most
+
+
+def test_latents_survive_a_perturbed_float_path(monkeypatch):
+    img = smooth_image(96, 128, 3, seed=6)
+    data = _encode(img, 1)
+    ref, iref = _latents(monkeypatch, data)
+
+    def noisy(net):  # every float weight off by a relative 1e-5: another BLAS, another conv algorithm
+        with torch.no_grad():
+            for p in net.parameters():
+                p.mul_(1 + 1e-5 * torch.randn_like(p))
+
+    for perturb in (noisy, _float64):
+        got, image = _latents(monkeypatch, data, perturb=perturb)
+        assert np.array_equal(got, ref)
+        assert np.abs(image.astype(int) - iref).max() <= 2
+
+
+# -- tampered files ---------------------------------------------------------------------
+
+
+def _side(data, stage):
+    f = parse(data)
+    return f, next(c for c in f.chunks if c[0] == b"SIDE" and c[1] == stage)
+
+
+def test_tampered_learned_files_raise_codec_error():
+    img = smooth_image(64, 64, 3, seed=7)
+    data = hybridcodec.encode(img, pipeline="learned", quality=50)
+    f, chunk = _side(data, 0)
+    blob = chunk[3]
+    for bad, match in ((bytes([blob[0] ^ 1]) + blob[1:], "weights sha256"),
+                       (blob[:-3], "hyper-latents"),
+                       (blob[:40] + bytes([blob[40] ^ 0x55]) + blob[41:], "table offsets"),
+                       (blob[:-5] + bytes([blob[-5] ^ 0x55]) + blob[-4:], "hyper-latents"),
+                       (blob[:20], "side data")):
+        chunk[3] = bad
+        with pytest.raises(CodecError, match=match):
+            hybridcodec.decode(f.bytes())
+    chunk[3] = blob
+    assert np.array_equal(hybridcodec.decode(f.bytes()), hybridcodec.decode(data))
+
+
+def test_tampered_dcnn_files_raise_codec_error():
+    data = hybridcodec.encode(smooth_image(40, 40, 3), pipeline="dcnn", quality=50)
+    f, chunk = _side(data, 0)
+    chunk[3] = bytes(32)
+    with pytest.raises(CodecError, match="dcnn weights sha256"):
+        hybridcodec.decode(f.bytes())
+
+
+def test_compare_shows_learned_pipelines_by_default():
+    pytest.importorskip("matplotlib")
+    from hybridcodec.compare.settings import CLASSICAL, CompareSettings
+
+    pipes = CompareSettings().pipelines
+    assert pipes[: len(CLASSICAL)] == CLASSICAL
+    assert {"learned", "learned+cnn", "learned|arith", "dcnn"} <= set(pipes)
+    for spec in pipes:
+        hybridcodec.Pipeline(spec)
