@@ -19,7 +19,7 @@ from conftest import smooth_image  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fuzz"))
 from mutate import parse  # noqa: E402
 
-PIPES = ["learned", "learned|arith", "learned+cnn", "dcnn", "dcnn|arith"]
+PIPES = ["learned", "learned|arith", "learned+cnn", "learned|arith+cnn", "dcnn", "dcnn|rans"]
 
 
 @pytest.mark.parametrize("spec", PIPES)
@@ -41,7 +41,8 @@ def test_presets_and_stage_names():
     assert hybridcodec.Pipeline("learned").spec() == "learned()|rans()"
     assert hybridcodec.Pipeline("learned+cnn").spec() == "learned()|rans()|cnn(weights=auto)"
     assert hybridcodec.Pipeline("learned|arith").spec() == "learned()|arith()"
-    assert hybridcodec.Pipeline("dcnn").spec() == "dcnn()|rans()"
+    assert hybridcodec.Pipeline("dcnn").spec() == "dcnn()|arith()"
+    assert hybridcodec.Pipeline("dcnn|rans").spec() == "dcnn()|rans()"
     assert {"learned", "dcnn"} <= set(hybridcodec.available_stages())
     img = smooth_image(24, 40)
     assert hybridcodec.decode(hybridcodec.encode(img, preset="learned", quality=50)).shape == img.shape
@@ -181,3 +182,25 @@ def test_compare_shows_learned_pipelines_by_default():
     assert {"learned", "learned+cnn", "learned|arith", "dcnn"} <= set(pipes)
     for spec in pipes:
         hybridcodec.Pipeline(spec)
+
+
+# -- golden bitstreams (shipped weights; the weights' sha256 is inside each file) ---------
+
+GOLDEN = [
+    ('learned|rans', (16, 24, 3), 50, 702, "a453ef3799636c4412a797c568a661953d1c2c14529e4f2f2bd584e535d1ae37", "fb30435c69d438b6b8ac02c1bac59a746331293d097d89902032ea5d127b55a5"),
+    ('learned|arith', (9, 7, 1), 70, 361, "a2537c49573b176966314bd660502bea4f017c79ff3b7777344e1e14eb0741c2", "c9c452f55dab13a2aa115ad763c57fe237958587f6be3e04463720b04c9266d7"),
+    ('dcnn|arith', (16, 16, 3), 60, 244, "418fe585fb1fd30f2520e6fa9b999f7a065b19b2bf4a31f221d66191cd7bb628", "16ab2e6b901e64d3e0fedef4afe8ce606539c1c9fad6f22eb8969e9ed75618c5"),
+    ('dcnn|rans', (13, 20, 3), 40, 177, "2e8cbb72657e293284fc8b8bd8aeb96ebfd79a2f2bfb420452d23f8101549f38", "ee237a2b5e61b02e5bd7ec0a50dacbcb56d44bee80ff30ad385f309a3a389247"),
+]
+
+
+@pytest.mark.parametrize("spec, shape, quality, size, enc_hash, dec_hash", GOLDEN)
+def test_golden_bitstreams(spec, shape, quality, size, enc_hash, dec_hash):
+    import hashlib
+
+    from golden_inputs import pattern
+
+    data = hybridcodec.encode(pattern(*shape), pipeline=spec, quality=quality)
+    assert len(data) == size
+    assert hashlib.sha256(data).hexdigest() == enc_hash
+    assert hashlib.sha256(hybridcodec.decode(data).tobytes()).hexdigest() == dec_hash

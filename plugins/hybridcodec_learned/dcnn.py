@@ -17,6 +17,7 @@ import numpy as np
 
 from hybridcodec import Band, CodecError, EntropyModel, PlaneInfo, Stage, SymbolTables, register_stage
 
+from ._pixels import check_pixel_planes, from_rgb, to_rgb
 from .transform_models import log2_step
 
 __all__ = ["DCNNTransform"]
@@ -74,11 +75,7 @@ class DCNNTransform(Stage):
     doc = "the seed paper's block autoencoder: conv+pool+FC bottleneck on 32x32 blocks (rounds its output)"
 
     def layout(self, planes):
-        if len(planes) not in (1, 3) or any(p.form != "pixels" for p in planes):
-            raise CodecError("dcnn takes 1 or 3 pixel planes (grey or RGB), as the first stage of a pipeline")
-        h, w = planes[0].shape
-        if any(p.shape != (h, w) for p in planes):
-            raise CodecError("dcnn needs planes of one size (no chroma subsampling before it)")
+        h, w = check_pixel_planes(planes, "dcnn")
         by, bx = -(-h // BLOCK), -(-w // BLOCK)
         bands = tuple(Band(f"b{k}", (by, bx), k * by * bx, context=32 + k * 16 // _K, tiled=True)
                       for k in range(_K))
@@ -95,9 +92,7 @@ class DCNNTransform(Stage):
 
         w = _weights()
         h, wd = layout[0].shape
-        x = np.stack([np.asarray(p, np.float32) for p in planes]) / np.float32(ctx.sample_scale)
-        x = np.repeat(x, 3, axis=0) if len(planes) == 1 else x
-        x = np.pad(x, ((0, 0), (0, -h % BLOCK), (0, -wd % BLOCK)), mode="edge")
+        x = np.pad(to_rgb(planes, ctx), ((0, 0), (0, -h % BLOCK), (0, -wd % BLOCK)), mode="edge")
         by, bx = x.shape[1] // BLOCK, x.shape[2] // BLOCK
         blocks = x.reshape(3, by, BLOCK, bx, BLOCK).transpose(1, 3, 0, 2, 4).reshape(-1, 3, BLOCK, BLOCK)
         with torch.no_grad():
@@ -120,11 +115,7 @@ class DCNNTransform(Stage):
                                   for i in range(0, len(b), _BATCH)] + [np.zeros((0, 3, BLOCK, BLOCK), np.float32)])
         x = out.reshape(by, bx, 3, BLOCK, BLOCK).transpose(2, 0, 3, 1, 4).reshape(3, by * BLOCK, bx * BLOCK)
         h, wd = layout[0].shape
-        x = x[:, :h, :wd] * np.float32(ctx.sample_scale)
-        planes = [x.mean(axis=0)] if len(layout) == 1 else list(x)
-        from .learned import _reduce
-
-        return [_reduce(p, ctx.reduce) for p in planes]
+        return from_rgb(x[:, :h, :wd], layout, ctx)
 
 
 def _check_digest(ctx, index, w):

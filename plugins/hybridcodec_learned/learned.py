@@ -25,6 +25,7 @@ import numpy as np
 from hybridcodec import Band, CodecError, EntropyModel, PlaneInfo, Stage, register_stage
 from hybridcodec.entropy import rans
 
+from ._pixels import check_pixel_planes, from_rgb, to_rgb
 from .transform_models import log2_step
 
 __all__ = ["LearnedTransform", "weights_file"]
@@ -71,11 +72,7 @@ class LearnedTransform(Stage):
     doc = "learned GDN transform + mean-scale hyperprior (rounds its latents; offers its entropy model)"
 
     def layout(self, planes):
-        if len(planes) not in (1, 3) or any(p.form != "pixels" for p in planes):
-            raise CodecError("learned takes 1 or 3 pixel planes (grey or RGB), as the first stage of a pipeline")
-        h, w = planes[0].shape
-        if any(p.shape != (h, w) for p in planes):
-            raise CodecError("learned needs planes of one size (no chroma subsampling before it)")
+        h, w = check_pixel_planes(planes, "learned")
         lh, lw, _, _ = _grid(h, w)
         n = lh * lw
         bands = tuple(Band(f"y{k}", (lh, lw), k * n, gain=1.0, context=_context(k), predict=k % (_M // 3) == 0,
@@ -124,7 +121,7 @@ class LearnedTransform(Stage):
 
         w = _weights()
         h, wd = layout[0].shape
-        x = _to_rgb(planes, ctx)
+        x = to_rgb(planes, ctx)
         pad_h, pad_w = -h % STRIDE, -wd % STRIDE
         with torch.no_grad():
             t = torch.from_numpy(x)[None]
@@ -158,9 +155,7 @@ class LearnedTransform(Stage):
         h, wd = layout[0].shape
         with torch.no_grad():
             x = w.net.decode_latents(torch.from_numpy(y_hat.astype(np.float32))[None])[0, :, :h, :wd].numpy()
-        x = x * np.float32(ctx.sample_scale)
-        out = [x.mean(axis=0)] if len(layout) == 1 else list(x)
-        return [_reduce(p, ctx.reduce) for p in out]
+        return from_rgb(x, layout, ctx)
 
 
 class _HyperpriorModel(EntropyModel):
@@ -200,34 +195,19 @@ def _calibrate(q, index, tables) -> np.ndarray:
     stored, so float rounding here cannot desynchronise anything."""
     freq = np.diff(tables.cdfs.astype(np.int64), axis=1)
     bits = -np.log2(np.maximum(freq, 1) / 65536.0)
-    n = len(tables.lengths)
+    n, r = len(tables.lengths), 40  # values beyond +-r are costed as +-r (rare; an estimate is enough)
     escape = bits[np.arange(n), tables.lengths - 2] + 20.0  # the escape and its payload, roughly
+    col = np.arange(-r, r + 1)[None, :] - tables.offsets[:, None]
+    ok = (col >= 0) & (col < tables.lengths[:, None] - 2)
+    cost = np.where(ok, bits[np.arange(n)[:, None], np.where(ok, col, 0)], escape[:, None])  # table x value
     m = q.shape[0]
-    qf, base = q.reshape(m, -1), index.reshape(m, -1)
-    best, choice = np.full(m, np.inf), np.zeros(m, np.int32)
-    for k in range(-8, 8):
-        t = np.clip(base + k, 0, n - 1)
-        col = qf - tables.offsets[t]
-        ok = (col >= 0) & (col < tables.lengths[t] - 2)
-        cost = np.where(ok, bits[t, np.where(ok, col, 0)], escape[t]).sum(axis=1)
-        better = cost < best
-        best[better], choice[better] = cost[better], k
+    # how often each (table, value) pair occurs in each channel; then every offset's cost is one product
+    key = (np.arange(m)[:, None] * n + index.reshape(m, -1)) * (2 * r + 1) + np.clip(q.reshape(m, -1), -r, r) + r
+    counts = np.bincount(key.ravel(), minlength=m * n * (2 * r + 1)).reshape(m, -1).astype(np.float64)
+    totals = np.stack([counts @ cost[np.clip(np.arange(n) + k, 0, n - 1)].ravel() for k in range(-8, 8)], axis=1)
+    choice = np.argmin(totals, axis=1).astype(np.int32) - 8
     return choice
 
 
 def _z_indexes(nz, zh, zw):
     return np.repeat(np.arange(nz, dtype=np.int32), zh * zw)
-
-
-def _to_rgb(planes, ctx) -> np.ndarray:
-    x = np.stack([np.asarray(p, np.float32) for p in planes]) / np.float32(ctx.sample_scale)
-    return np.repeat(x, 3, axis=0) if len(planes) == 1 else x
-
-
-def _reduce(plane: np.ndarray, r: int) -> np.ndarray:
-    """Box-average a decoded plane to 1/r of its size (rounding the size up)."""
-    if r == 1:
-        return plane
-    h, w = plane.shape
-    p = np.pad(plane, ((0, -h % r), (0, -w % r)), mode="edge")
-    return p.reshape(p.shape[0] // r, r, p.shape[1] // r, r).mean(axis=(1, 3))

@@ -16,6 +16,7 @@ import shlex
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -141,18 +142,32 @@ def train_postfilter(data: str, preset: str, steps: int = 6000, hours: float | N
         raise hybridcodec.CodecError(f"--crop must be even, not {crop}")
     if not lr > 0 or not math.isfinite(lr) or (hours is not None and not hours > 0):
         raise hybridcodec.CodecError("--lr and --hours must be positive numbers")
+    files, target = training_files_and_target(data, out, weights_path(FAMILY_OF_PRESET[preset]).name, resume, force,
+                                              replace_shipped)
+    with torch_threads(threads):
+        return _train(files, preset, target, steps, hours, resume, seed, batch, crop, channels, layers, lr,
+                      progress, say, init)
+
+
+def training_files_and_target(data, out, default_name, resume, force, replace_shipped):
+    """The training photos under ``data`` and the checked weights path (made ready)."""
     files = sorted(str(p) for p in Path(data).rglob("*") if p.suffix.lower() in _EXT)
     if not files:
         raise hybridcodec.CodecError(f"no training images in {data}")
-    target = Path(out) if out else Path(DEFAULT_OUT) / weights_path(FAMILY_OF_PRESET[preset]).name
+    target = Path(out) if out else Path(DEFAULT_OUT) / default_name
     check_target(target, resume, force, replace_shipped)
     target.parent.mkdir(parents=True, exist_ok=True)
+    return files, target
+
+
+@contextmanager
+def torch_threads(threads):
+    """Run with ``threads`` torch threads (None: as is), restoring the count after."""
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     try:
-        return _train(files, preset, target, steps, hours, resume, seed, batch, crop, channels, layers, lr,
-                      progress, say, init)
+        yield
     finally:
         torch.set_num_threads(before)
 

@@ -28,7 +28,7 @@ from hybridcodec import CodecError
 from hybridcodec._files import write_atomic
 
 from . import transform_models as models
-from .train import _EXT, _save, check_target, fingerprint
+from .train import _save, fingerprint, torch_threads, training_files_and_target
 
 __all__ = ["train_transform", "SNAPSHOT_MINUTES"]
 
@@ -76,20 +76,10 @@ def train_transform(model: str, data: str, steps: int, hours: float | None = Non
         raise CodecError("--hours must be a positive number")
     if device not in ("cpu", "cuda") or (device == "cuda" and not torch.cuda.is_available()):
         raise CodecError(f"--device {device}: not available here (cpu, or cuda with a CUDA build of torch)")
-    files = sorted(str(p) for p in Path(data).rglob("*") if p.suffix.lower() in _EXT)
-    if not files:
-        raise CodecError(f"no training images in {data}")
     spec = models.MODELS[model]
-    target = Path(out) if out else Path("trained-weights") / spec.file
-    check_target(target, resume, force, replace_shipped)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
+    files, target = training_files_and_target(data, out, spec.file, resume, force, replace_shipped)
+    with torch_threads(threads):
         return _train(spec, files, target, steps, hours, resume, seed, device, progress, say)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _train(spec, files, target, steps, hours, resume, seed, device, progress, say):

@@ -1,0 +1,42 @@
+"""What the learned transforms share at their pixel end: which planes they take, the
+planes as an RGB float array, and reduced-size output."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hybridcodec import CodecError
+
+__all__ = ["check_pixel_planes", "to_rgb", "from_rgb"]
+
+
+def check_pixel_planes(planes, name: str) -> tuple[int, int]:
+    """(h, w) of 1 (grey) or 3 (RGB) pixel planes of one size; CodecError otherwise."""
+    if len(planes) not in (1, 3) or any(p.form != "pixels" for p in planes):
+        raise CodecError(f"{name} takes 1 or 3 pixel planes (grey or RGB), as the first stage of a pipeline")
+    h, w = planes[0].shape
+    if any(p.shape != (h, w) for p in planes):
+        raise CodecError(f"{name} needs planes of one size (no chroma subsampling before it)")
+    return h, w
+
+
+def to_rgb(planes, ctx) -> np.ndarray:
+    """3 x H x W float32 on the 8-bit scale (grey repeated; 16-bit samples divided by 256)."""
+    x = np.stack([np.asarray(p, np.float32) for p in planes]) / np.float32(ctx.sample_scale)
+    return np.repeat(x, 3, axis=0) if len(planes) == 1 else x
+
+
+def from_rgb(x: np.ndarray, layout, ctx) -> list:
+    """Decoded 3 x H x W (8-bit scale) back to the pipeline's planes: the sample scale, grey
+    as the mean of the three, and 1/reduce of the size (box average, size rounded up)."""
+    x = x * np.float32(ctx.sample_scale)
+    planes = [x.mean(axis=0)] if len(layout) == 1 else list(x)
+    return [_reduce(p, ctx.reduce) for p in planes]
+
+
+def _reduce(plane: np.ndarray, r: int) -> np.ndarray:
+    if r == 1:
+        return plane
+    h, w = plane.shape
+    p = np.pad(plane, ((0, -h % r), (0, -w % r)), mode="edge")
+    return p.reshape(p.shape[0] // r, r, p.shape[1] // r, r).mean(axis=(1, 3))
