@@ -14,8 +14,7 @@ from hybridcodec.compare import CompareSettings, run_compare
 from _kodak import KODAK
 
 HERE = Path(__file__).resolve().parent
-PIPELINES = ["learned", "learned+cnn", "learned|arith", "learned|arith+cnn", "dcnn", "dcnn|arith", "wavelet",
-             "wavelet+cnn"]
+PIPELINES = ["learned", "learned+cnn", "learned|rans", "learned|rans+cnn", "dcnn", "dcnn|rans", "wavelet"]
 
 
 def main(argv=None):
@@ -23,7 +22,7 @@ def main(argv=None):
     ap.add_argument("--data", default=str(KODAK))
     ap.add_argument("--out", default=str(HERE / "results" / "learned"))
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--qualities", default="5,15,25,35,50,65,80,95")
+    ap.add_argument("--qualities", default="5,15,25,35,50,70,90")
     ap.add_argument("--pipelines", default=",".join(PIPELINES))
     args = ap.parse_args(argv)
     settings = CompareSettings(out=args.out, data=args.data, jobs=args.jobs, codecs=["jpeg"],

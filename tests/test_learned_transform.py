@@ -19,7 +19,7 @@ from conftest import smooth_image  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fuzz"))
 from mutate import parse  # noqa: E402
 
-PIPES = ["learned", "learned|arith", "learned+cnn", "learned|arith+cnn", "dcnn", "dcnn|rans"]
+PIPES = ["learned", "learned|rans", "learned+cnn", "learned|rans+cnn", "dcnn", "dcnn|rans"]
 
 
 @pytest.mark.parametrize("spec", PIPES)
@@ -38,9 +38,9 @@ def test_mixed_pipelines_round_trip(spec, shape):
 
 
 def test_presets_and_stage_names():
-    assert hybridcodec.Pipeline("learned").spec() == "learned()|rans()"
-    assert hybridcodec.Pipeline("learned+cnn").spec() == "learned()|rans()|cnn(weights=auto)"
-    assert hybridcodec.Pipeline("learned|arith").spec() == "learned()|arith()"
+    assert hybridcodec.Pipeline("learned").spec() == "learned()|arith()"
+    assert hybridcodec.Pipeline("learned+cnn").spec() == "learned()|arith()|cnn(weights=auto)"
+    assert hybridcodec.Pipeline("learned|rans").spec() == "learned()|rans()"
     assert hybridcodec.Pipeline("dcnn").spec() == "dcnn()|arith()"
     assert hybridcodec.Pipeline("dcnn|rans").spec() == "dcnn()|rans()"
     assert {"learned", "dcnn"} <= set(hybridcodec.available_stages())
@@ -50,7 +50,7 @@ def test_presets_and_stage_names():
         hybridcodec.Pipeline("ycbcr(subsampling=420)|learned|rans").layouts(32, 32, 3)
 
 
-@pytest.mark.parametrize("spec", ["learned", "learned|arith", "dcnn"])
+@pytest.mark.parametrize("spec", ["learned", "learned|rans", "dcnn"])
 def test_quality_sets_the_rate_and_rate_control_works(spec):
     img = smooth_image(64, 96, 3, seed=3)
     sizes = [len(hybridcodec.encode(img, pipeline=spec, quality=q)) for q in (5, 30, 60, 95)]
@@ -102,7 +102,7 @@ def _encode(img, threads):
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return hybridcodec.encode(img, pipeline="learned", quality=40)
+        return hybridcodec.encode(img, pipeline="learned|rans", quality=40)
     finally:
         torch.set_num_threads(before)
 
@@ -150,7 +150,7 @@ def _side(data, stage):
 
 def test_tampered_learned_files_raise_codec_error():
     img = smooth_image(64, 64, 3, seed=7)
-    data = hybridcodec.encode(img, pipeline="learned", quality=50)
+    data = hybridcodec.encode(img, pipeline="learned|rans", quality=50)
     f, chunk = _side(data, 0)
     blob = chunk[3]
     for bad, match in ((bytes([blob[0] ^ 1]) + blob[1:], "weights sha256"),
@@ -179,7 +179,7 @@ def test_compare_shows_learned_pipelines_by_default():
 
     pipes = CompareSettings().pipelines
     assert pipes[: len(CLASSICAL)] == CLASSICAL
-    assert {"learned", "learned+cnn", "learned|arith", "dcnn"} <= set(pipes)
+    assert {"learned", "learned+cnn", "learned|rans", "dcnn"} <= set(pipes)
     for spec in pipes:
         hybridcodec.Pipeline(spec)
 

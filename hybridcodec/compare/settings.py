@@ -11,9 +11,10 @@ __all__ = ["CompareSettings", "settings_dict", "default_pipelines", "CLASSICAL",
 
 CLASSICAL = ["baseline", "dct-arith", "wavelet"]
 # deep and mixed pipelines (plugin hybridcodec-learned, with torch): the learned transform
-# with its hyperprior, the same latents coded by the classical arith, the learned post-filter
-# on the learned and on the classical wavelet, and the seed paper's block autoencoder
-LEARNED = ["learned", "learned+cnn", "learned|arith", "wavelet+cnn", "dcnn"]
+# (its preset codes the latents with the classical arith), the learned post-filter on it, the
+# same latents coded by the learned hyperprior entropy model, the learned post-filter on the
+# classical wavelet, and the seed paper's block autoencoder
+LEARNED = ["learned", "learned+cnn", "learned|rans", "wavelet+cnn", "dcnn"]
 
 
 def default_pipelines() -> list:
