@@ -77,7 +77,7 @@ def main(argv=None):
     for p in filter(None, args.reduce.split(",")):
         codecs[f"{p} reduce=4"] = _hcx(p, args.quality, reduce=4)
     if "cnn" in hybridcodec.available_stages():  # the learned plugin, if installed
-        for p in ("baseline+cnn", "wavelet+cnn", "learned", "learned+cnn", "learned|arith", "dcnn"):
+        for p in ("baseline+cnn", "wavelet+cnn", "learned", "learned+cnn", "learned|rans", "dcnn"):
             codecs[p] = _hcx(p, args.quality)
     else:
         print("(hybridcodec-learned is not installed: no +cnn rows)")
