@@ -14,7 +14,7 @@ from hybridcodec.compare import CompareSettings, run_compare
 from _kodak import KODAK
 
 HERE = Path(__file__).resolve().parent
-PIPELINES = ["learned", "learned+cnn", "learned|rans", "learned|rans+cnn", "dcnn", "dcnn|rans", "wavelet"]
+PIPELINES = ["learned", "learned+cnn", "learned|rans", "dcnn", "dcnn|rans"]
 
 
 def main(argv=None):

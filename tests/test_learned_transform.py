@@ -48,6 +48,11 @@ def test_presets_and_stage_names():
     assert hybridcodec.decode(hybridcodec.encode(img, preset="learned", quality=50)).shape == img.shape
     with pytest.raises(CodecError, match="one size"):
         hybridcodec.Pipeline("ycbcr(subsampling=420)|learned|rans").layouts(32, 32, 3)
+    for spec in ("learned", "dcnn"):  # refused from the header alone, before any allocation
+        with pytest.raises(CodecError, match="megapixels"):
+            hybridcodec.Pipeline(spec).layouts(4097, 4096, 3)
+        with pytest.raises(CodecError, match="megapixels"):
+            hybridcodec.Pipeline(spec).layouts(1 << 20, 1, 3)  # 32 x 2^20 once padded
 
 
 @pytest.mark.parametrize("spec", ["learned", "learned|rans", "dcnn"])

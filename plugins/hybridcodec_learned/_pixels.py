@@ -7,7 +7,16 @@ import numpy as np
 
 from hybridcodec import CodecError
 
-__all__ = ["check_pixel_planes", "to_rgb", "from_rgb"]
+__all__ = ["check_pixel_planes", "to_rgb", "from_rgb", "MAX_PIXELS"]
+
+# The learned transforms hold their latents (192 per 8x8 block), means and the network's
+# activations at once: about 100 bytes a pixel of the image padded to their grid (32
+# pixels), so 2^24 padded pixels (4096 x 4096) need ~1.7 GB.  Larger images are refused
+# from the header, before any work: a small file must not make a decoder allocate what
+# it claims (a 109-byte dcnn file re-declared 1 x 16777216 -- 32 x 16777216 padded, 268
+# million latents -- took 11 s and 4.8 GB before this check).
+MAX_PIXELS = 1 << 24
+GRID = 32
 
 
 def check_pixel_planes(planes, name: str) -> tuple[int, int]:
@@ -17,6 +26,9 @@ def check_pixel_planes(planes, name: str) -> tuple[int, int]:
     h, w = planes[0].shape
     if any(p.shape != (h, w) for p in planes):
         raise CodecError(f"{name} needs planes of one size (no chroma subsampling before it)")
+    if -(-h // GRID) * -(-w // GRID) * GRID * GRID > MAX_PIXELS:
+        raise CodecError(f"{name} codes images of up to {MAX_PIXELS >> 20} megapixels (4096 x 4096, padded to "
+                         f"multiples of {GRID}), not {w} x {h}; use a classical pipeline (wavelet) for larger ones")
     return h, w
 
 
