@@ -126,11 +126,12 @@ def _need(*modules: str) -> None:
 def cmd_compare(args) -> int:
     _need("skimage", "matplotlib", "tqdm")
     from .compare import CompareSettings, run_compare
+    from .compare.settings import default_pipelines
 
     if args.pipelines:
         pipelines = [x.strip() for x in args.pipelines.split(";") if x.strip()]
     else:
-        pipelines = _names(args.presets) if args.presets else ["baseline", "dct-arith", "wavelet"]
+        pipelines = _names(args.presets) if args.presets else default_pipelines()
     settings = CompareSettings(out=args.out, data=args.data, pipelines=pipelines, jobs=args.jobs,
                                scheduler=args.scheduler, progress=not args.quiet)
     if args.codecs is not None:
@@ -206,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="RD curves, BD-rates, speed and plots against JPEG and other codecs")
     p.add_argument("--data", help="folder of images (default: photos that scikit-image ships)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--presets", help="comma-separated presets (default: baseline,dct-arith,wavelet)")
+    g.add_argument("--presets", help="comma-separated presets (default: baseline,dct-arith,wavelet and, with "
+                   "hybridcodec-learned, learned,learned+cnn,learned|rans,wavelet+cnn,dcnn)")
     g.add_argument("--pipelines", help="';'-separated pipeline specs")
     p.add_argument("--codecs", help="reference codecs (default: jpeg,jpeg-opencv,webp,jpeg2000,avif,heic,jxl; "
                                     "missing libraries are skipped; jpeg is always run)")

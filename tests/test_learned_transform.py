@@ -189,6 +189,18 @@ def test_compare_shows_learned_pipelines_by_default():
         hybridcodec.Pipeline(spec)
 
 
+def test_cli_compare_default_shows_learned_and_classical(monkeypatch, tmp_path):
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("skimage")
+    import hybridcodec.compare as compare
+    from hybridcodec.cli import main
+
+    seen = []
+    monkeypatch.setattr(compare, "run_compare", lambda settings, **kw: seen.append(settings) or {})
+    assert main(["compare", "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert {"baseline", "wavelet", "learned", "learned+cnn", "dcnn"} <= set(seen[0].pipelines)
+
+
 # -- golden bitstreams (shipped weights; the weights' sha256 is inside each file) ---------
 
 GOLDEN = [
