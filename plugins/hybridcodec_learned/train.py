@@ -225,12 +225,12 @@ def _train(files, preset, target, steps, hours, resume, seed, batch, crop, chann
             bar.update()
             bar.set_postfix(gain_db=f"{gain:+.3f}")
         if time.perf_counter() - last_ckpt > 300:
-            _checkpoint(ckpt, net, opt, step, time.perf_counter() - start, rng, prints)
+            checkpoint(ckpt, net, opt, step, time.perf_counter() - start, rng, prints)
             last_ckpt = time.perf_counter()
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - start
-    _checkpoint(ckpt, net, opt, step, seconds, rng, prints)
+    checkpoint(ckpt, net, opt, step, seconds, rng, prints)
     _save(target, {"channels": channels, "layers": layers,
                    "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()}})
     record = {
@@ -266,6 +266,9 @@ def _save(path, obj):
         os.replace(Path(tmp) / path.name, path)
 
 
-def _checkpoint(path, net, opt, step, seconds, rng, prints):
+def checkpoint(path, net, opt, step, seconds, rng, prints, **extra):
+    """Everything ``--resume`` needs (weights, optimizer, step, time, both RNGs, the
+    fingerprints so far, and any ``extra`` the trainer keeps), saved atomically."""
     _save(path, {"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
-                 "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "fingerprints": prints})
+                 "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "fingerprints": prints,
+                 **extra})

@@ -28,7 +28,7 @@ from hybridcodec import CodecError
 from hybridcodec._files import write_atomic
 
 from . import transform_models as models
-from .train import _save, fingerprint, torch_threads, training_files_and_target
+from .train import _save, checkpoint, fingerprint, torch_threads, training_files_and_target
 
 __all__ = ["train_transform", "SNAPSHOT_MINUTES"]
 
@@ -137,12 +137,12 @@ def _train(spec, files, target, steps, hours, resume, seed, device, progress, sa
                 _save(snaps / f"{target.stem}-{m}min.pt", spec.export(net))
                 done_snaps.add(m)
         if time.perf_counter() - last_ckpt > 300:
-            _checkpoint(ckpt, net, opt, step, elapsed, rng, prints, history)
+            checkpoint(ckpt, net, opt, step, elapsed, rng, prints, history=history)
             last_ckpt = time.perf_counter()
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - start
-    _checkpoint(ckpt, net, opt, step, seconds, rng, prints, history)
+    checkpoint(ckpt, net, opt, step, seconds, rng, prints, history=history)
     net.to("cpu")
     _save(target, spec.export(net))
     record = {
@@ -160,8 +160,3 @@ def _train(spec, files, target, steps, hours, resume, seed, device, progress, sa
     say(f"wrote {target} after {step} steps, {seconds / 60:.1f} min")
     return target
 
-
-def _checkpoint(path, net, opt, step, seconds, rng, prints, history):
-    _save(path, {"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": seconds,
-                 "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "fingerprints": prints,
-                 "history": history})
