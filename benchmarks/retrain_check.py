@@ -1,6 +1,6 @@
 """Rerun the recorded training command of shipped weights and compare.
 
-    python benchmarks/retrain_check.py [--files postfilter-dct,postfilter-dwt,learned,dcnn] [--minutes M]
+    python benchmarks/retrain_check.py [--files postfilter-dct,postfilter-dwt,learned,dcnn] [--minutes M] [--keep DIR]
 
 Each shipped ``NAME.pt`` (post-filters, learned transforms) has a ``.json`` beside it with the command that made
 it and a fingerprint of the weights every 500 steps.  This runs that command again from
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ def main(argv=None) -> int:
     ap.add_argument("--files", default="postfilter-dct,postfilter-dwt",
                     help="shipped weight files (names without .pt) to retrain, in parallel")
     ap.add_argument("--minutes", type=float, help="stop each rerun after this much training time")
+    ap.add_argument("--keep", type=Path, help="copy the rerun weights and records into this folder")
     args = ap.parse_args(argv)
     exe = Path(sys.executable).with_name("hybridcodec")
     shipped, runs = {}, {}
@@ -65,6 +67,10 @@ def main(argv=None) -> int:
                   f"{rerun['training_seconds'] / 60:.1f} min; fingerprints equal at {len(same)} of "
                   f"{len(common)} common steps ({', '.join(common) or 'none'})"
                   + (f"; weights file {'identical' if identical else 'DIFFERENT'}" if complete else ""))
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                for ext in (".pt", ".json"):
+                    shutil.copy2(f"{tmp}/{fam}{ext}", args.keep / f"{fam}-rerun{ext}")
             ok &= bool(common) and len(same) == len(common) and (identical or not complete)
     return 0 if ok else 1
 

@@ -6,11 +6,7 @@
 (8, 8, 3)
 """
 
-from ._jit import configure_cache as _configure_cache
-
-_configure_cache()  # before any numba kernel is defined
-
-from . import stages as _stages  # noqa: E402,F401  registers the built-in stages
+from . import stages as _stages  # noqa: F401  registers the built-in stages
 from ._codec import DEFAULT_MAX_PIXELS, decode, encode
 from ._info import info, metadata
 from ._errors import CodecError, StageNotInstalledError, TruncatedError

@@ -14,6 +14,7 @@ from ._image import as_image
 from ._pipeline import PRESETS, Pipeline
 from ._ratecontrol import search_quality
 from ._run import decode_alpha, encode_alpha, encode_planes, reconstruct
+from ._samples import to_samples
 
 __all__ = ["encode", "decode", "DEFAULT_MAX_PIXELS"]
 
@@ -236,22 +237,29 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
         payload, ctx.truncated = b"", True
     if alpha is None and header.channels == 4 and not allow_truncated:
         raise TruncatedError("corrupt .hcx file: an RGBA file without its alpha chunk")
+    dtype = np.uint16 if header.bits == 16 else np.uint8
+    filters = pipe.postfilters if header.bits == 8 else ()  # post-filters work on float images
     try:
         layouts = pipe.layouts(header.height, header.width, colour)
-        image = reconstruct(pipe, layouts, payload, ctx)
-        if reduce > 1:
-            image = _finish_reduce(image, -(-header.height // reduce), -(-header.width // reduce))
-        elif not ctx.truncated and header.bits == 8:  # a post-filter's side data describes the whole image
-            for stage in pipe.postfilters:  # on the colour planes; alpha is exact already
-                image = stage.decode(image, ctx)
-        if header.channels == 4:
-            image = np.dstack([image, _alpha_plane(alpha, header, ctx, image.shape[:2])])
+        if reduce == 1 and not filters:  # straight into the output: no float image
+            out = np.empty((header.height, header.width, header.channels), dtype)
+            reconstruct(pipe, layouts, payload, ctx, out)
+            if header.channels == 4:
+                to_samples([_alpha_plane(alpha, header, ctx, out.shape[:2]) - (1 << (header.bits - 1))], out, 3)
+        else:
+            image = reconstruct(pipe, layouts, payload, ctx)
+            if reduce > 1:
+                image = _finish_reduce(image, -(-header.height // reduce), -(-header.width // reduce))
+            elif not ctx.truncated:  # a post-filter's side data describes the whole image
+                for stage in filters:  # on the colour planes; alpha is exact already
+                    image = stage.decode(image, ctx)
+            if header.channels == 4:
+                image = np.dstack([image, _alpha_plane(alpha, header, ctx, image.shape[:2])])
+            out = np.clip(np.rint(image), 0, (1 << header.bits) - 1).astype(dtype)
     except (CodecError, MemoryError):
         raise
     except Exception as exc:  # a decoder must fail cleanly on any input
         raise CodecError(f"corrupt .hcx file: decoding failed ({type(exc).__name__}: {exc})") from exc
-    top = (1 << header.bits) - 1
-    out = np.clip(np.rint(image), 0, top).astype(np.uint16 if header.bits == 16 else np.uint8)
     if header.channels == 1 and not header.flags & FLAG_CHANNEL_AXIS:
         out = out[:, :, 0]
     return out

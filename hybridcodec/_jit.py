@@ -58,3 +58,63 @@ def configure_cache() -> str:
 
     Dispatcher.enable_caching = lambda self: None  # nowhere to write: compile in memory
     return "off"
+
+
+class _Kernel:
+    """A numba kernel compiled on first use.  ``import numba`` takes ~0.15 s, so the
+    kernels are only plain functions until one is called (or another kernel that calls
+    it is compiled); then every lazy kernel in the same module namespace (and in the
+    namespaces of the kernels it refers to) is swapped for its numba dispatcher, which
+    is what numba needs to see when it types a caller."""
+
+    __slots__ = ("fn", "opts", "dispatcher")
+
+    def __init__(self, fn, opts):
+        self.fn, self.opts, self.dispatcher = fn, opts, None
+
+    def compile(self):
+        if self.dispatcher is None:
+            _numba()
+            import numba
+
+            self.dispatcher = numba.njit(**self.opts)(self.fn)
+            _materialize(self.fn.__globals__)
+        return self.dispatcher
+
+    def __call__(self, *args):
+        return self.compile()(*args)
+
+    def __getattr__(self, name):  # py_func, signatures, ... of the dispatcher
+        return getattr(self.compile(), name)
+
+
+def _materialize(namespace: dict) -> None:
+    for key, value in list(namespace.items()):
+        if isinstance(value, _Kernel):
+            namespace[key] = value.compile()
+
+
+_CONFIGURED = []
+
+
+def _numba():
+    if not _CONFIGURED:
+        configure_cache()
+        _CONFIGURED.append(True)
+
+
+def kernel(**opts):
+    """``numba.njit(**opts)``, deferred until the kernel is first needed.
+
+    Examples
+    --------
+    >>> @kernel(cache=False)
+    ... def twice(x):
+    ...     return 2 * x
+    >>> twice(21)
+    42
+    """
+    def wrap(fn):
+        return _Kernel(fn, opts)
+
+    return wrap

@@ -25,20 +25,35 @@ def encode_planes(pipe: Pipeline, arr: np.ndarray, quality: float) -> tuple[byte
     layouts = pipe.layouts(h, w, c)
     ctx = pipe.context(w, h, c, quality, bits=bits)
     ctx.model = pipe.model(layouts)
-    mid = np.float32(1 << (bits - 1))  # level shift: 128, or 32768 for 16-bit samples
-    planes = [arr[:, :, i].astype(np.float32) - mid for i in range(c)]
-    for stage, layout in zip(pipe.forward, layouts):
+    if pipe.forward:  # the first stage reads the samples (centred on 0: 128, or 32768 for 16 bits)
+        planes = pipe.forward[0].encode_samples(arr, layouts[0], ctx)
+    else:
+        from ._samples import from_samples
+
+        planes = from_samples(arr)
+    for stage, layout in zip(pipe.forward[1:], layouts[1:]):
         planes = stage.encode(planes, layout, ctx)
     return pipe.entropy.encode(planes, layouts[-1], ctx), ctx, layouts
 
 
-def reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context) -> np.ndarray:
+def reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context, out: np.ndarray | None = None):
     """Entropy decode and inverse stages: float32 H x W x C image on the sample scale
-    (0..255, or 0..65535 for 16-bit images)."""
+    (0..255, or 0..65535 for 16-bit images); or, given ``out`` (H x W x C, uint8 or
+    uint16), the rounded samples written into its first channels, and None."""
     ctx.model = pipe.model(layouts)
     planes = pipe.entropy.decode(payload, layouts[-1], ctx)
-    for stage, layout in zip(reversed(pipe.forward), reversed(layouts[:-1])):
+    for stage, layout in zip(reversed(pipe.forward[1:]), reversed(layouts[1:-1])):
         planes = stage.decode(planes, layout, ctx)
+    if out is not None:
+        if pipe.forward:
+            pipe.forward[0].decode_samples(planes, layouts[0], ctx, out)
+        else:
+            from ._samples import to_samples
+
+            to_samples(planes, out)
+        return None
+    if pipe.forward:
+        planes = pipe.forward[0].decode(planes, layouts[0], ctx)
     return np.dstack(planes).astype(np.float32, copy=False) + np.float32(1 << (ctx.bits - 1))
 
 

@@ -241,6 +241,23 @@ class Stage:
         """Layout of this stage's output given its input's; raise CodecError if unusable."""
         return planes
 
+    def encode_samples(self, samples: np.ndarray, layout: tuple[PlaneInfo, ...], ctx: "Context"):
+        """``encode`` for the first stage of a pipeline, given the image itself (H x W x C
+        uint8 or uint16, not centred).  The default centres it into float32 planes; a
+        stage may override this to read the samples directly, in fewer passes."""
+        from ._samples import from_samples
+
+        return self.encode(from_samples(samples), layout, ctx)
+
+    def decode_samples(self, planes, layout: tuple[PlaneInfo, ...], ctx: "Context", out: np.ndarray) -> None:
+        """``decode`` for the first stage of a pipeline, writing the image's integer
+        samples into ``out`` (H x W x C, uint8 or uint16; alpha, if any, comes after the
+        decoded planes) instead of returning planes.  The default decodes, then rounds
+        and clips each plane; a stage may override this to do it in one pass."""
+        from ._samples import to_samples
+
+        to_samples(self.decode(planes, layout, ctx), out)
+
     def rate_knob(self) -> bool:
         """True when ``ctx.quality`` changes how many bits this stage's output costs
         (quantizers, transforms that round by a quality-dependent step); rate control

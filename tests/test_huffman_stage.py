@@ -50,3 +50,46 @@ def test_adversarial_streams():
         payload = _round_trip([plane], ["luma"])
         if name == "zeros":
             assert len(payload) < 12  # two one-symbol tables + 2 bits per block
+
+
+def _reference_payload(planes, roles):
+    """The stage's payload rebuilt from the plain symbol reference (rle_encode) and a
+    bit-by-bit packer: one code table pair per role, planes in turn, 1-bit padding."""
+    from hybridcodec.entropy import huffman_code as hc
+    from hybridcodec.entropy.rle import rle_encode, zigzag_order
+
+    b = planes[0].shape[-1]
+    used = [r for r in ("luma", "chroma") if r in roles]
+    streams = []
+    freqs = np.zeros((2 * len(used), 256), np.int64)
+    for p, role in zip(planes, roles):
+        sym, val, nb, ac = rle_encode(p.reshape(-1, b * b)[:, zigzag_order(b)])
+        tab = 2 * used.index(role) + ac.astype(int)
+        np.add.at(freqs, (tab, sym), 1)
+        streams.append((sym, val, nb, tab))
+    lengths = [hc.code_lengths(f) for f in freqs]
+    codes = [hc.canonical_codes(n) for n in lengths]
+    bits = []
+    for sym, val, nb, tab in streams:
+        for s, v, n, t in zip(sym, val, nb, tab):
+            bits += [int(c) for c in format(int(codes[t][s]), f"0{int(lengths[t][s])}b")]
+            bits += [int(c) for c in format(int(v), f"0{int(n)}b")] if n else []
+    bits += [1] * (-len(bits) % 8)
+    packed = np.packbits(np.array(bits, np.uint8)).tobytes()
+    return b"".join(hc.write_table(n) for n in lengths) + packed
+
+
+def test_parallel_runs_give_the_reference_stream(monkeypatch):
+    # 4 threads: every plane is cut into runs of blocks that are counted and packed apart
+    monkeypatch.setenv("HYBRIDCODEC_THREADS", "4")
+    rng = np.random.default_rng(7)
+    shapes = [(90, 100, 8, 8), (45, 50, 8, 8), (45, 50, 8, 8)]
+    planes = []
+    for s in shapes:
+        p = np.where(rng.random(s) < 0.15, rng.integers(-60, 60, s), 0).astype(np.int32)
+        p[..., 0, 0] = rng.integers(-1000, 1000, s[:2])
+        p[::7, ::5, 7, 7] = 32767  # long zero runs (ZRL) and full blocks
+        planes.append(p)
+    roles = ["luma", "chroma", "chroma"]
+    payload = _round_trip(planes, roles)
+    assert payload == _reference_payload(planes, roles)

@@ -29,7 +29,7 @@ References must point to bands coded earlier.
 
 from __future__ import annotations
 
-import numba
+from .._jit import kernel
 import numpy as np
 
 from .range_coder import (ENC_START, dec_bit, dec_direct, dec_start, enc_bit, enc_direct, enc_finish,
@@ -56,7 +56,7 @@ _NO_OUT, _NO_DATA = np.zeros(0, np.uint8), np.zeros(0, np.uint8)
 _QMAG = np.array([0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2] + [3] * 12 + [4] * 40, dtype=np.int64)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _med(a, b, c):
     """LOCO-I median edge detector: a = left, b = up, c = up-left."""
     if c >= max(a, b):
@@ -66,7 +66,7 @@ def _med(a, b, c):
     return a + b - c
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _ref(coef, ro, rh, rw, sy, sx, y, x):
     """|coefficient| of a reference band (offset ``ro``, ``rh x rw``; ``rh == 0``: none;
     never empty)
@@ -78,7 +78,7 @@ def _ref(coef, ro, rh, rw, sy, sx, y, x):
     return abs(coef[ro + min(ry, rh - 1) * rw + min(rx, rw - 1)])
 
 
-@numba.njit(cache=True)
+@kernel(cache=True)
 def _run(decoding, bands, n_bands, coef, res, probs, out, buf, qsig, qpar, qmag):
     """Code (into ``out``) or decode (from ``buf``, into ``coef``) the first ``n_bands``
     bands.  ``res`` holds what was coded for each coefficient (the value, or the

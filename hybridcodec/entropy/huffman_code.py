@@ -5,11 +5,10 @@ The coder that uses these tables lives in :mod:`hybridcodec.entropy.huffman_code
 
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 
 from .._errors import CodecError, TruncatedError
+from .._jit import kernel
 
 __all__ = [
     "MAX_CODE_LENGTH",
@@ -51,16 +50,7 @@ def code_lengths(freqs, max_length: int = MAX_CODE_LENGTH) -> np.ndarray:
         return lengths
     if len(used) > (1 << max_length):
         raise ValueError("too many symbols for the length limit")
-    # Heap of (weight, tiebreak, symbols-in-subtree); depth grows by one per merge.
-    depth = np.zeros(len(freqs), dtype=np.int64)
-    heap = [(int(freqs[s]), int(s), [int(s)]) for s in used]
-    heapq.heapify(heap)
-    while len(heap) > 1:
-        w1, t1, s1 = heapq.heappop(heap)
-        w2, t2, s2 = heapq.heappop(heap)
-        merged = s1 + s2
-        depth[merged] += 1
-        heapq.heappush(heap, (w1 + w2, min(t1, t2), merged))
+    depth = _depths(freqs, used)
     bits = np.bincount(depth[used], minlength=64).astype(np.int64)
     for i in range(len(bits) - 1, max_length, -1):  # Annex K.3 (Figure K.3)
         while bits[i] > 0:
@@ -76,6 +66,48 @@ def code_lengths(freqs, max_length: int = MAX_CODE_LENGTH) -> np.ndarray:
     return lengths
 
 
+@kernel(cache=True, nogil=True)
+def _depths(freqs, used):
+    """Depth of each used symbol in the Huffman tree that repeatedly merges the two
+    lightest subtrees, ties going to the subtree with the smaller least symbol."""
+    n = len(used)
+    weight = np.empty(2 * n, np.int64)
+    tie = np.empty(2 * n, np.int64)
+    parent = np.full(2 * n, -1, np.int64)
+    alive = np.zeros(2 * n, np.bool_)
+    for i in range(n):
+        weight[i] = freqs[used[i]]
+        tie[i] = used[i]
+        alive[i] = True
+    for m in range(n, 2 * n - 1):
+        a = -1
+        b = -1
+        for i in range(m):
+            if not alive[i]:
+                continue
+            if a < 0 or weight[i] < weight[a] or (weight[i] == weight[a] and tie[i] < tie[a]):
+                b = a
+                a = i
+            elif b < 0 or weight[i] < weight[b] or (weight[i] == weight[b] and tie[i] < tie[b]):
+                b = i
+        alive[a] = False
+        alive[b] = False
+        parent[a] = m
+        parent[b] = m
+        weight[m] = weight[a] + weight[b]
+        tie[m] = min(tie[a], tie[b])
+        alive[m] = True
+    depth = np.zeros(len(freqs), np.int64)
+    for i in range(n):
+        d = 0
+        j = i
+        while parent[j] >= 0:
+            j = parent[j]
+            d += 1
+        depth[used[i]] = d
+    return depth
+
+
 def canonical_codes(lengths) -> np.ndarray:
     """Canonical code values: by increasing length, then by symbol value.
 
@@ -84,17 +116,21 @@ def canonical_codes(lengths) -> np.ndarray:
     >>> canonical_codes([1, 0, 3, 3, 2]).tolist()
     [0, 0, 6, 7, 2]
     """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    codes = np.zeros(len(lengths), dtype=np.uint32)
-    code, prev = 0, 0
-    for s in np.lexsort((np.arange(len(lengths)), lengths)):
-        n = int(lengths[s])
-        if n == 0:
-            continue
-        code <<= n - prev
-        prev = n
-        codes[s] = code
-        code += 1
+    return _canonical(np.asarray(lengths, dtype=np.int64))
+
+
+@kernel(cache=True, nogil=True)
+def _canonical(lengths):
+    codes = np.zeros(len(lengths), np.uint32)
+    code = 0
+    prev = 0
+    for n in range(1, 64):
+        for s in range(len(lengths)):
+            if lengths[s] == n:
+                code <<= n - prev
+                prev = n
+                codes[s] = code
+                code += 1
     return codes
 
 
@@ -143,10 +179,15 @@ def decode_lut(lengths) -> np.ndarray:
     """Table indexed by the next 16 bits of the stream: ``length << 8 | symbol``,
     or -1 where no code starts with those bits."""
     lengths = np.asarray(lengths, dtype=np.int64)
-    codes = canonical_codes(lengths).astype(np.int64)
-    lut = np.full(1 << LUT_BITS, -1, dtype=np.int32)
-    for s in np.flatnonzero(lengths):
-        n = int(lengths[s])
-        shift = LUT_BITS - n
-        lut[int(codes[s]) << shift : (int(codes[s]) + 1) << shift] = (n << 8) | int(s)
+    return _lut(lengths, _canonical(lengths))
+
+
+@kernel(cache=True, nogil=True)
+def _lut(lengths, codes):
+    lut = np.full(1 << LUT_BITS, -1, np.int32)
+    for s in range(len(lengths)):
+        n = lengths[s]
+        if n:
+            shift = LUT_BITS - n
+            lut[np.int64(codes[s]) << shift : (np.int64(codes[s]) + 1) << shift] = (n << 8) | s
     return lut

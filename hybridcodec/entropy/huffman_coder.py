@@ -5,44 +5,166 @@ Bits are written most significant first; the last byte is padded with 1 bits.
 
 from __future__ import annotations
 
-import numba
+from .._jit import kernel
 import numpy as np
 
-__all__ = ["pack_bits", "decode_blocks", "OK", "ERR_CODE", "ERR_RUN", "ERR_TRUNCATED", "ERR_RANGE", "ERR_TRAILING"]
+__all__ = ["block_stats", "pack_blocks", "decode_blocks", "OK", "ERR_CODE", "ERR_RUN", "ERR_TRUNCATED", "ERR_RANGE", "ERR_TRAILING"]
 
 OK, ERR_CODE, ERR_RUN, ERR_TRUNCATED, ERR_RANGE, ERR_TRAILING = 0, -1, -2, -3, -4, -5
 _MASK56 = (1 << 56) - 1
 _DC_LIMIT = 1 << 20
 
 
-@numba.njit(cache=True, nogil=True)
-def pack_bits(sym, tab, val, nbits, codes, lengths, total_bits):
-    """Concatenate ``code[tab, sym]`` and ``nbits`` extra bits of ``val`` per symbol."""
-    out = np.empty((total_bits + 7) // 8, np.uint8)
+_SIZES = np.array([int(v).bit_length() for v in range(1 << 12)], np.int64)
+
+
+@kernel(cache=True, inline="always")
+def _size(v):
+    # bit length by table below 4096 (a data-dependent loop mispredicts: 1.6 ms for a
+    # Kodak luma plane's coefficients, the table 0.1 ms)
+    a = -v if v < 0 else v
+    if a < 4096:
+        return _SIZES[a]
+    s = 12
+    a >>= 12
+    while a:
+        a >>= 1
+        s += 1
+    return s
+
+
+# de Bruijn sequence and table: the index of a 64-bit word's lowest set bit without
+# a loop (numba has no count-trailing-zeros)
+_DEBRUIJN = 0x03F79D71B4CB0A89
+_CTZ = np.zeros(64, np.int64)
+for _i in range(64):
+    _CTZ[(((1 << _i) * _DEBRUIJN) & ((1 << 64) - 1)) >> 58] = _i
+
+
+@kernel(cache=True, inline="always")
+def _lowest(mask, ctz):
+    return ctz[np.uint64(((mask & -mask) * np.int64(_DEBRUIJN))) >> np.uint64(58)]
+
+
+@kernel(cache=True, inline="always")
+def _nonzero_mask(coef, b, order, word):
+    """Bit j set: zigzag coefficient ``64 * word + j`` (never the DC) of block b is not zero."""
+    mask = np.int64(0)
+    for k in range(max(64 * word, 1), min(64 * word + 64, coef.shape[1])):
+        mask |= np.int64(coef[b, order[k]] != 0) << (k - 64 * word)
+    return mask
+
+
+@kernel(cache=True, nogil=True)
+def block_stats(coef, order, b0, b1, dc_tab, ac_tab, freq, masks):
+    """Add the symbol counts of blocks ``b0:b1`` of one plane (``coef``: n_blocks x N,
+    natural order; ``order``: the zigzag scan) to ``freq[table, symbol]``,
+    keep each block's non-zero masks in ``masks`` (n_blocks x ceil(N / 64)) (for :func:`pack_blocks`), and
+    return their extra bits.  The symbols are those of
+    :func:`hybridcodec.entropy.rle.rle_encode`; the first block's DC is predicted from
+    block ``b0 - 1``.  Only the non-zero coefficients are visited (a Kodak image's
+    luma: 1.9 ms visiting all, 0.6 ms)."""
+    nc = coef.shape[1]
+    ctz = _CTZ
+    extra = np.int64(0)
+    pred = np.int64(coef[b0 - 1, 0]) if b0 > 0 else np.int64(0)
+    for b in range(b0, b1):
+        dc = np.int64(coef[b, 0])
+        s = _size(dc - pred)
+        pred = dc
+        freq[dc_tab, s] += 1
+        extra += s
+        prev = 0
+        for word in range(masks.shape[1]):
+            mask = _nonzero_mask(coef, b, order, word)
+            masks[b, word] = mask
+            while mask:
+                k = 64 * word + _lowest(mask, ctz)
+                mask &= mask - 1
+                run = k - prev - 1
+                prev = k
+                freq[ac_tab, 0xF0] += run >> 4
+                s = _size(np.int64(coef[b, order[k]]))
+                freq[ac_tab, ((run & 15) << 4) | s] += 1
+                extra += s
+        if prev < nc - 1:
+            freq[ac_tab, 0] += 1
+    return extra
+
+
+@kernel(cache=True, inline="always")
+def _put(acc, nacc, pos, out, value, n):
+    # up to 32 bits at a time into a 64-bit accumulator holding fewer than 32.  The
+    # next four bytes are always written (later writes correct them), so that the only
+    # branch is the cheap one: 1.4 ms for a Kodak luma plane, 3.1 ms branching on the write
+    acc = (acc << n) | value
+    nacc += n
+    full = nacc >= 32
+    w = acc >> (nacc - 32 if full else 0)
+    out[pos] = (w >> 24) & 0xFF
+    out[pos + 1] = (w >> 16) & 0xFF
+    out[pos + 2] = (w >> 8) & 0xFF
+    out[pos + 3] = w & 0xFF
+    if full:
+        pos += 4
+        nacc -= 32
+        acc &= (np.int64(1) << nacc) - 1
+    return acc, nacc, pos
+
+
+@kernel(cache=True, nogil=True)
+def pack_blocks(coef, order, b0, b1, dc_tab, ac_tab, codes, lengths, out, lead, masks):
+    """Write the code of blocks ``b0:b1`` (the symbols :func:`block_stats` counts, with
+    the masks it kept) into the zeroed ``out`` after ``lead`` zero bits; a final partial
+    byte is padded with zeros.  Runs packed apart (in parallel) are joined by OR-ing
+    their bytes.  ``out`` needs 4 bytes to spare (they are written over)."""
+    nc = coef.shape[1]
+    ctz = _CTZ
     acc = np.int64(0)
-    nacc = 0
+    nacc = np.int64(lead)
     pos = 0
-    for i in range(len(sym)):
-        t = tab[i]
-        s = sym[i]
-        n = np.int64(lengths[t, s])
-        acc = ((acc << n) | np.int64(codes[t, s])) & _MASK56
-        nacc += n
-        n = np.int64(nbits[i])
-        acc = ((acc << n) | np.int64(val[i])) & _MASK56
-        nacc += n
-        while nacc >= 8:
-            nacc -= 8
-            out[pos] = (acc >> nacc) & 0xFF
-            pos += 1
+    pred = np.int64(coef[b0 - 1, 0]) if b0 > 0 else np.int64(0)
+    zrl = (np.int64(codes[ac_tab, 0xF0]), np.int64(lengths[ac_tab, 0xF0]))
+    eob = (np.int64(codes[ac_tab, 0]), np.int64(lengths[ac_tab, 0]))
+    for b in range(b0, b1):
+        dc = np.int64(coef[b, 0])
+        d = dc - pred
+        pred = dc
+        s = _size(d)
+        v = d if d >= 0 else d + (np.int64(1) << s) - 1
+        acc, nacc, pos = _put(acc, nacc, pos, out, (np.int64(codes[dc_tab, s]) << s) | v,
+                              np.int64(lengths[dc_tab, s]) + s)
+        prev = 0
+        for word in range(masks.shape[1]):
+            mask = masks[b, word]
+            while mask:
+                k = 64 * word + _lowest(mask, ctz)
+                mask &= mask - 1
+                run = k - prev - 1
+                prev = k
+                while run >= 16:
+                    acc, nacc, pos = _put(acc, nacc, pos, out, zrl[0], zrl[1])
+                    run -= 16
+                c = np.int64(coef[b, order[k]])
+                s = _size(c)
+                sym = (run << 4) | s
+                v = c if c >= 0 else c + (np.int64(1) << s) - 1
+                acc, nacc, pos = _put(acc, nacc, pos, out, (np.int64(codes[ac_tab, sym]) << s) | v,
+                                      np.int64(lengths[ac_tab, sym]) + s)
+        if prev < nc - 1:
+            acc, nacc, pos = _put(acc, nacc, pos, out, eob[0], eob[1])
+    while nacc >= 8:
+        nacc -= 8
+        out[pos] = (acc >> nacc) & 0xFF
+        pos += 1
     if nacc > 0:
-        out[pos] = ((acc << (8 - nacc)) | ((1 << (8 - nacc)) - 1)) & 0xFF
-    return out
+        out[pos] = (acc << (8 - nacc)) & 0xFF
 
 
-@numba.njit(cache=True, nogil=True)
-def decode_blocks(data, luts, starts, tables, out):
-    """Decode every block into ``out`` (zeroed, ``n_blocks x N``, zigzag order).
+@kernel(cache=True, nogil=True)
+def decode_blocks(data, luts, starts, tables, out, order):
+    """Decode every block into ``out`` (zeroed, ``n_blocks x N``, natural order;
+    ``order`` is the zigzag scan).
 
     ``starts`` and ``tables`` are as for the symbol kernel; ``luts[t]`` maps the
     next 16 bits to ``length << 8 | symbol`` (or -1).  Returns OK or an error code.
@@ -98,7 +220,7 @@ def decode_blocks(data, luts, starts, tables, out):
                         return ERR_RANGE
                     out[b, 0] = pred
                 else:
-                    out[b, k] = v
+                    out[b, order[k]] = v
                 k += 1
     used = pos * 8 - nacc
     if used > size * 8:

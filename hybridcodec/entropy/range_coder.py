@@ -15,7 +15,7 @@ coding loop keeps it in registers:
 
 from __future__ import annotations
 
-import numba
+from .._jit import kernel
 import numpy as np
 
 __all__ = ["PROB_HALF", "new_probs", "ENC_START", "enc_bit", "enc_direct", "enc_finish",
@@ -36,7 +36,7 @@ def new_probs(n: int) -> np.ndarray:
     return probs
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _update(probs, c, bit):
     # a young context adapts fast (shift 1, 2, 2, 3, ...: about 1 / (count + 2)), then
     # settles at the fixed fast and slow rates
@@ -57,12 +57,12 @@ def _update(probs, c, bit):
         probs[c, 1] += ((1 << PROB_BITS) - probs[c, 1]) >> rs
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _p0(probs, c):
     return (np.int64(probs[c, 0]) + np.int64(probs[c, 1])) >> 1
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _shift_low(low, cache, csize, pos, out):
     if low < 0xFF000000 or low >= (1 << 32):
         carry = low >> 32
@@ -81,7 +81,7 @@ def _shift_low(low, cache, csize, pos, out):
     return low, cache, csize, pos
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def enc_bit(low, rng, cache, csize, pos, out, probs, c, bit):
     bound = (rng >> PROB_BITS) * _p0(probs, c)
     if bit:
@@ -96,7 +96,7 @@ def enc_bit(low, rng, cache, csize, pos, out, probs, c, bit):
     return low, rng, cache, csize, pos
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def enc_direct(low, rng, cache, csize, pos, out, value, nbits):
     """``nbits`` equiprobable bits of ``value``, most significant first."""
     for i in range(nbits - 1, -1, -1):
@@ -109,7 +109,7 @@ def enc_direct(low, rng, cache, csize, pos, out, value, nbits):
     return low, rng, cache, csize, pos
 
 
-@numba.njit(cache=True)
+@kernel(cache=True)
 def enc_finish(low, rng, cache, csize, pos, out):
     """Flush; returns the byte count (more than ``len(out)``: it was too small)."""
     for _ in range(5):
@@ -117,12 +117,12 @@ def enc_finish(low, rng, cache, csize, pos, out):
     return pos
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _byte(data, pos):
     return np.int64(data[pos]) if pos < len(data) else np.int64(0)
 
 
-@numba.njit(cache=True)
+@kernel(cache=True)
 def dec_start(data):
     code = np.int64(0)
     for pos in range(4):
@@ -130,7 +130,7 @@ def dec_start(data):
     return code, np.int64(0xFFFFFFFF), np.int64(4)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def dec_bit(code, rng, pos, data, probs, c):
     bound = (rng >> PROB_BITS) * _p0(probs, c)
     if code < bound:
@@ -148,7 +148,7 @@ def dec_bit(code, rng, pos, data, probs, c):
     return bit, code, rng, pos
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def dec_direct(code, rng, pos, data, nbits):
     v = np.int64(0)
     for _ in range(nbits):

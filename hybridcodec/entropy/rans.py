@@ -19,7 +19,7 @@ the commit that added this file and the benchmark's output.
 
 from __future__ import annotations
 
-import numba
+from .._jit import kernel
 import numpy as np
 
 __all__ = ["PRECISION", "encode", "decode", "OK", "ERR_TRUNCATED", "ERR_RANGE", "ERR_CORRUPT", "MAX_VALUE"]
@@ -32,7 +32,7 @@ MAX_VALUE = 1 << 30  # |symbol| must stay below this
 _CHUNK = 4  # bits per equiprobable escape chunk
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _raw(value, lo, esc):
     """Escape payload of ``value`` for a table whose regular symbols are lo .. lo+esc-1
     (-1 when the value is regular)."""
@@ -44,7 +44,7 @@ def _raw(value, lo, esc):
     return -1
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _n_chunks(raw):
     n = 0
     while raw > 0:
@@ -53,7 +53,7 @@ def _n_chunks(raw):
     return n
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _encode(sym, idx, cdfs, lengths, offsets):
     n = len(sym)
     ops = 0
@@ -94,7 +94,7 @@ def _encode(sym, idx, cdfs, lengths, offsets):
     return out[pos:]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _refill(x, words, pos):
     """Read a word into a state that fell below 2**16 (zeros past the end: truncated)."""
     if x >= _L:
@@ -104,7 +104,7 @@ def _refill(x, words, pos):
     return x << 16, pos + 1, True
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _decode(words, idx, cdfs, lengths, offsets, n, full, out):
     """Decode the first ``n`` symbols into ``out``; returns a status.  ``full``: the
     stream must end exactly there."""

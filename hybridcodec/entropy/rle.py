@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numba
+from .._jit import kernel
 import numpy as np
 
 __all__ = [
@@ -60,7 +60,7 @@ def valid_ac_symbols() -> np.ndarray:
     return v
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _size(v):
     a = -v if v < 0 else v
     s = 0
@@ -70,7 +70,7 @@ def _size(v):
     return s
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def symbols_kernel(zz, starts, tables, sym, tab, val, nbits):
     """Symbols of every block.  ``zz`` holds the zigzagged blocks of all planes
     back to back; plane p is rows ``starts[p]:starts[p+1]`` and uses DC table

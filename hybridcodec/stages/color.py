@@ -9,6 +9,8 @@ from .._errors import CodecError
 from .._params import Param
 from .._registry import register_stage
 from .._stage import PlaneInfo, Stage
+from .._threads import run, spans
+from ._ycc import rgb_to_ycc_rows, ycc_to_rgb_rows
 
 __all__ = ["YCbCr"]
 
@@ -18,6 +20,7 @@ _RGB_TO_YCC = np.array(
     [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
 )
 _YCC_TO_RGB = np.linalg.inv(_RGB_TO_YCC)
+_M_ENC, _M_DEC = _RGB_TO_YCC.astype(np.float32), _YCC_TO_RGB.astype(np.float32)
 _FACTORS = {"444": (1, 1), "422": (1, 2), "420": (2, 2)}  # (vertical, horizontal)
 
 
@@ -51,6 +54,30 @@ class YCbCr(Stage):
         ycc = cv2.transform(rgb, _RGB_TO_YCC.astype(np.float32))
         fy, fx = _FACTORS[self.subsampling]
         return [ycc[..., 0]] + [_down(ycc[..., c], fy, fx) for c in (1, 2)]
+
+    def encode_samples(self, samples, layout, ctx):
+        if samples.shape[2] == 1:
+            return super().encode_samples(samples, layout, ctx)
+        samples = np.ascontiguousarray(samples)
+        h, w = layout[0].shape
+        fy, fx = _FACTORS[self.subsampling]
+        y = np.empty((h, w), np.float32)
+        cb, cr = (np.empty((-(-h // fy), -(-w // fx)), np.float32) for _ in "bc")
+        mid = np.float32(1 << (ctx.bits - 1))
+        run(rgb_to_ycc_rows, [(samples, _M_ENC, mid, fy, fx, y, cb, cr, a, b)
+                              for a, b in spans(cb.shape[0], 32)])
+        return [y, cb, cr]
+
+    def decode_samples(self, planes, layout, ctx, out):
+        h, w = out.shape[:2]
+        if len(planes) == 1 or planes[0].shape != (h, w):
+            return super().decode_samples(planes, layout, ctx, out)
+        fy, fx = _FACTORS[self.subsampling]
+        y, cb, cr = (np.ascontiguousarray(p, dtype=np.float32) for p in planes)
+        if cb.shape != cr.shape or cb.shape != (-(-h // fy), -(-w // fx)):
+            raise CodecError("corrupt .hcx file: the chroma planes do not match the image size")
+        mid, top = np.float32(1 << (ctx.bits - 1)), np.float32((1 << ctx.bits) - 1)
+        run(ycc_to_rgb_rows, [(y, cb, cr, _M_DEC, fy, fx, mid, top, out, a, b) for a, b in spans(h, 64)])
 
     def decode(self, planes, layout, ctx):
         if len(planes) == 1:

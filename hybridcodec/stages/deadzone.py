@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numba
+from .._jit import kernel
 import numpy as np
 
 from .._params import Param
@@ -106,11 +106,10 @@ def _band_steps(bands, step) -> np.ndarray:
     else:
         ordered = sorted(zip((b.offset for b in bands), per_band, (b.size for b in bands)))
         out = np.repeat(np.array([v for _, v, _ in ordered], np.float32), [n for _, _, n in ordered])
-    out.setflags(write=False)
-    return out
+    return out  # cached: never written (left writable so that its views compile one kernel variant)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _dequantize(k, steps, shift):
     out = np.empty(k.shape, np.float32)
     for i in range(len(k)):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.ndimage import map_coordinates
 
 from .._errors import CodecError
 from .._params import Param
 from .._quality import ijg_scale
 from .._registry import register_stage
 from .._stage import Stage
+from ._blocks import dequantize, quantize
 
 __all__ = ["JPEGQuantizer", "quant_table", "ANNEX_K_LUMA", "ANNEX_K_CHROMA"]
 
@@ -59,6 +59,8 @@ def quant_table(table: str, role: str, block: int, quality: float) -> np.ndarray
     if block != 8:
         f = np.arange(block) * 8.0 / block
         uu, vv = np.meshgrid(f, f, indexing="ij")
+        from scipy.ndimage import map_coordinates  # only for 4x4 and 16x16 blocks
+
         base = map_coordinates(base, [uu, vv], order=1, mode="nearest")
     scale = ijg_scale(quality)
     t = np.floor((base * scale + 50) / 100)
@@ -90,9 +92,8 @@ class JPEGQuantizer(Stage):
         out = []
         for coef, info in zip(planes, layout):
             q = self._steps(info.role, info.shape[-1], ctx)
-            out.append(np.clip(np.rint(coef / q), -_LIMIT, _LIMIT).astype(np.int32))
+            out.append(quantize(coef, q, _LIMIT))
         return out
 
     def decode(self, planes, layout, ctx):
-        return [k.astype(np.float32) * self._steps(info.role, info.shape[-1], ctx)
-                for k, info in zip(planes, layout)]
+        return [dequantize(k, self._steps(info.role, info.shape[-1], ctx)) for k, info in zip(planes, layout)]

@@ -96,6 +96,11 @@ class WaveletPlan:
 
     def forward(self, plane: np.ndarray) -> np.ndarray:
         flat = np.empty(self.size, dtype=np.int32 if self.engine == "legall53" else np.float32)
+        if self.engine == "cdf97" and plane.dtype == np.float32:  # numba kernels, same result
+            from . import _cdf97
+
+            _cdf97.forward(plane, self.bands, self.levels, flat)
+            return flat
         if self.lifting:
             ll, details = plane, []
             for _ in range(self.levels):
@@ -122,6 +127,10 @@ class WaveletPlan:
         """Reconstruct, skipping the ``reduce_levels`` finest levels; a skipped level halves
         each side (rounding up) and, with unit-DC-gain low-pass, keeps the pixel scale."""
         r = min(reduce_levels, self.levels)
+        if self.engine == "cdf97" and flat.dtype == np.float32:
+            from . import _cdf97
+
+            return _cdf97.inverse(flat, self.bands, self.levels, r)
         if self.lifting:
             ll = self._band(flat, 0)
             for j in range(self.levels, r, -1):

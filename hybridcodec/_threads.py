@@ -1,0 +1,70 @@
+"""A small shared thread pool for the numba kernels (which release the GIL).
+
+Work is split into independent pieces (planes, stripes of rows, runs of blocks); the
+pool runs them on every core this process may use, or on ``HYBRIDCODEC_THREADS``
+threads.  After a fork the child starts a pool of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+__all__ = ["threads", "run", "spans"]
+
+_POOL: list = []
+_LOCK = threading.Lock()
+
+
+def threads() -> int:
+    """How many threads the kernels use: ``HYBRIDCODEC_THREADS``, else the usable cores."""
+    env = os.environ.get("HYBRIDCODEC_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool() -> ThreadPoolExecutor:
+    with _LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max_workers=max(1, threads() - 1),
+                                            thread_name_prefix="hybridcodec"))
+        return _POOL[0]
+
+
+def _forget_pool() -> None:  # the parent's worker threads do not exist in a forked child
+    _POOL.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def run(fn, jobs) -> list:
+    """``[fn(*job) for job in jobs]``, the jobs spread over the pool and this thread."""
+    jobs = list(jobs)
+    if len(jobs) < 2 or threads() < 2:
+        return [fn(*job) for job in jobs]
+    futures = [_pool().submit(fn, *job) for job in jobs[1:]]
+    first = fn(*jobs[0])
+    return [first] + [f.result() for f in futures]
+
+
+def spans(n: int, min_size: int, pieces: int | None = None) -> list[tuple[int, int]]:
+    """Split ``range(n)`` into about ``pieces`` (default: the thread count) runs of at
+    least ``min_size`` (the last one takes the rest).
+
+    Examples
+    --------
+    >>> spans(10, 3, 2)
+    [(0, 5), (5, 10)]
+    >>> spans(10, 8, 4)
+    [(0, 10)]
+    """
+    k = max(1, min(pieces or threads(), n // max(1, min_size)))
+    edges = [n * i // k for i in range(k + 1)]
+    return [(a, b) for a, b in zip(edges, edges[1:])]

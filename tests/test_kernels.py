@@ -1,0 +1,144 @@
+"""The numba kernels of the hot paths against the plain numpy / scipy / OpenCV code
+they replaced, and their results independent of the thread count."""
+
+import hashlib
+
+import cv2
+import numpy as np
+import pytest
+import scipy.fft
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import hybridcodec
+from hybridcodec._samples import from_samples, to_samples
+from hybridcodec.stages import _blocks
+from hybridcodec.stages.color import _RGB_TO_YCC, _YCC_TO_RGB, YCbCr
+from hybridcodec.wavelets import lifting
+from hybridcodec.wavelets.subbands import WaveletPlan
+from conftest import smooth_image
+from golden_inputs import pattern
+
+
+def _numpy_forward(plan, plane):
+    ll, details = plane, []
+    for _ in range(plan.levels):
+        lo, hi = lifting.analyze(ll, "cdf97", axis=1)
+        ll, lh = lifting.analyze(lo, "cdf97", axis=0)
+        hl, hh = lifting.analyze(hi, "cdf97", axis=0)
+        details.append((hl, lh, hh))
+    flat = np.empty(plan.size, np.float32)
+    for band, arr in zip(plan.bands, [ll] + [a for lvl in reversed(details) for a in lvl]):
+        flat[band.offset : band.offset + band.size] = arr.ravel()
+    return flat
+
+
+def _numpy_inverse(plan, flat, skip):
+    def band(i):
+        b = plan.bands[i]
+        return flat[b.offset : b.offset + b.size].reshape(b.shape)
+
+    ll = band(0)
+    for j in range(plan.levels, skip, -1):
+        k = 1 + 3 * (plan.levels - j)
+        hl, lh, hh = (band(k + i) for i in range(3))
+        lo = lifting.synthesize(ll, lh, "cdf97", 0)
+        hi = lifting.synthesize(hl, hh, "cdf97", 0)
+        ll = lifting.synthesize(lo, hi, "cdf97", 1)
+    return ll
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 70), st.integers(1, 70), st.integers(0, 6), st.integers(0, 2**32 - 1))
+def test_cdf97_kernels_equal_numpy_lifting_bit_for_bit(h, w, levels, seed):
+    # the bitstreams of existing files depend on it: same float32 operations, same order
+    plane = (np.random.default_rng(seed).random((h, w)) * 255 - 128).astype(np.float32)
+    plan = WaveletPlan((h, w), "cdf97", levels)
+    flat = plan.forward(plane)
+    assert np.array_equal(flat, _numpy_forward(plan, plane))
+    for skip in range(levels + 1):
+        assert np.array_equal(plan.inverse(flat, skip), _numpy_inverse(plan, flat, skip))
+
+
+@pytest.mark.parametrize("b", [4, 8, 16])
+@pytest.mark.parametrize("shape", [(1, 1), (5, 9), (37, 50)])
+def test_block_dct_kernels_match_scipy(b, shape):
+    rng = np.random.default_rng(b)
+    plane = (rng.random(shape) * 255 - 128).astype(np.float32)
+    coef = _blocks.forward_dct(plane, b)
+    h, w = shape
+    padded = np.pad(plane, ((0, -h % b), (0, -w % b)), mode="edge")
+    blocks = padded.reshape(coef.shape[0], b, coef.shape[1], b).transpose(0, 2, 1, 3)
+    assert np.allclose(coef, scipy.fft.dctn(blocks, axes=(2, 3), norm="ortho"), atol=2e-3)
+    assert np.allclose(_blocks.inverse_dct(coef, h, w), plane, atol=2e-3)
+
+
+def test_quantizer_kernels_match_numpy():
+    rng = np.random.default_rng(3)
+    coef = (rng.standard_normal((7, 9, 8, 8)) * 300).astype(np.float32)
+    coef[0, 0, 0, :3] = [1e9, -1e9, 8.5 * 3]  # clipped both ways; an exact tie rounds to even
+    q = rng.integers(1, 40, (8, 8)).astype(np.float32)
+    q[0, 2] = 3
+    k = _blocks.quantize(coef, q, 32767)
+    assert np.array_equal(k, np.clip(np.rint(coef / q), -32767, 32767).astype(np.int32))
+    assert np.array_equal(_blocks.dequantize(k, q), k.astype(np.float32) * q)
+
+
+@pytest.mark.parametrize("sub", ["444", "422", "420"])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (32, 48), (33, 47)])
+def test_fused_colour_kernels_match_the_opencv_path(sub, shape):
+    img = smooth_image(*shape, seed=len(sub) + shape[0]) if min(shape) > 1 else np.full(shape + (3,), 77, np.uint8)
+    stage = YCbCr(subsampling=sub)
+    layout = (hybridcodec.PlaneInfo(shape),) * 3
+    ctx = hybridcodec.Context(shape[1], shape[0], 3, 75)
+    fused = stage.encode_samples(img, layout, ctx)
+    plain = stage.encode(from_samples(img), layout, ctx)  # cv2.transform and cv2.resize
+    for a, b in zip(fused, plain):
+        assert a.shape == b.shape and np.allclose(a, b, atol=1e-3)
+    out = np.empty(shape + (3,), np.uint8)
+    stage.decode_samples(plain, layout, ctx, out)
+    ref = np.clip(np.rint(np.dstack(stage.decode(plain, layout, ctx)) + 128), 0, 255)
+    assert np.abs(out.astype(int) - ref).max() <= 1  # float rounding of a tie at most
+    assert np.mean(out == ref) > 0.999
+    assert np.allclose(_YCC_TO_RGB @ _RGB_TO_YCC, np.eye(3))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_sample_writer_rounds_and_clips_like_numpy(dtype):
+    top = np.iinfo(dtype).max
+    rng = np.random.default_rng(5)
+    planes = [(rng.standard_normal((19, 23)) * top).astype(np.float32) for _ in range(2)]
+    planes[0][0, :4] = [0.5 - (top + 1) / 2, 1.5 - (top + 1) / 2, np.inf, -np.inf]
+    out = np.zeros((19, 23, 3), dtype)
+    to_samples(planes, out, first=1)
+    mid = np.float32((top + 1) // 2)
+    for c, p in enumerate(planes):
+        assert np.array_equal(out[:, :, c + 1], np.clip(np.rint(p + mid), 0, top).astype(dtype))
+    assert not out[:, :, 0].any()
+    back = from_samples(out)
+    assert np.array_equal(back[1], out[:, :, 1].astype(np.float32) - mid)
+
+
+SPECS = ["baseline", "wavelet", "dct-arith", "lossless", "ycbcr(subsampling=422)|dct(block=16)|jpegq|huffman",
+         "ycbcr(subsampling=444)|dct(block=4)|deadzone|arith"]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_results_do_not_depend_on_the_thread_count(spec, monkeypatch):
+    # large enough that every kernel splits its work (runs of blocks, stripes, columns)
+    img = smooth_image(300, 420, seed=11)
+    digests = set()
+    for n in ("1", "3"):
+        monkeypatch.setenv("HYBRIDCODEC_THREADS", n)
+        data = hybridcodec.encode(img, pipeline=spec, quality=70)
+        out = hybridcodec.decode(data)
+        digests.add((hashlib.sha256(data).hexdigest(), hashlib.sha256(out.tobytes()).hexdigest()))
+    assert len(digests) == 1
+
+
+def test_golden_pattern_through_every_thread_count(monkeypatch):
+    img = pattern(64, 80, 3)
+    monkeypatch.setenv("HYBRIDCODEC_THREADS", "1")
+    one = hybridcodec.encode(img, pipeline="baseline", quality=75)
+    monkeypatch.setenv("HYBRIDCODEC_THREADS", "4")
+    assert hybridcodec.encode(img, pipeline="baseline", quality=75) == one
