@@ -133,7 +133,7 @@ def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float, extra=(
             stage.encode(arr[:, :, :3].astype(np.float32), decoded, ctx)
             decoded = stage.decode(decoded, ctx)
     bits = 16 if arr.dtype == np.uint16 else 8
-    header = Header(w, h, c, q, pipe.spec(), FLAG_CHANNEL_AXIS if axis else 0, bits)
+    header = Header(w, h, c, q, pipe.spec(), FLAG_CHANNEL_AXIS if axis else 0, bits, ctx.version)
     chunks = [Chunk(_DATA, pipe.entropy.index, payload)]
     for index in sorted(ctx.side):
         chunks += [Chunk(_SIDE, index, p) for p in ctx.side[index]]
@@ -219,7 +219,7 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
     header, chunks, pipe = _open(data, max_pixels, bool(allow_truncated))
     colour = 3 if header.channels == 4 else header.channels
     ctx = pipe.context(header.width, header.height, colour, header.quality, reduce=int(reduce),
-                       allow_truncated=bool(allow_truncated), bits=header.bits)
+                       allow_truncated=bool(allow_truncated), bits=header.bits, version=header.version)
     payload = alpha = None
     ctx.truncated = len(chunks) < header.count or not all(c.complete for c in chunks)
     for c in chunks:

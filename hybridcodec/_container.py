@@ -15,7 +15,7 @@ __all__ = ["MAGIC", "VERSION", "Header", "Chunk", "write_container", "read_conta
            "scan_chunks", "MAX_DIMENSION", "FILE_STAGE", "EXIF", "ICC", "XMP", "METADATA"]
 
 MAGIC = b"\x89HCX\r\n\x1a\n"
-VERSION = 1
+VERSION = 2  # the newest format this module reads and writes (see docs/FORMAT.md)
 MAX_DIMENSION = 1 << 24
 FLAG_CHANNEL_AXIS = 0x01  # input was H x W x 1, give that shape back
 _KNOWN_FLAGS = FLAG_CHANNEL_AXIS
@@ -35,7 +35,7 @@ class Header:
     spec: str
     flags: int = 0
     bits: int = 8
-    version: int = VERSION
+    version: int = 1  # written as given: the lowest version that holds the pipeline's data
     count: int = 0  # chunks the header declares (when read from a file)
 
 
@@ -51,7 +51,9 @@ def write_container(header: Header, chunks: list[Chunk]) -> bytes:
     spec = header.spec.encode("ascii")
     if len(spec) > 0xFFFF or len(chunks) > 0xFFFF:
         raise CodecError("pipeline spec or chunk list too long for the container")
-    head = _FIXED.pack(MAGIC, VERSION, header.flags, header.width, header.height, header.channels,
+    if not 1 <= header.version <= VERSION:
+        raise CodecError(f"cannot write .hcx format version {header.version}")
+    head = _FIXED.pack(MAGIC, header.version, header.flags, header.width, header.height, header.channels,
                        header.bits, round(header.quality * 100), len(spec)) + spec + struct.pack(">H", len(chunks))
     parts = [head, struct.pack(">I", zlib.crc32(head))]
     for c in chunks:
@@ -70,9 +72,9 @@ def read_header(data) -> tuple[Header, int, int]:
     if len(data) < _FIXED.size:
         raise TruncatedError(f"truncated .hcx file: {len(data)} bytes is shorter than the header")
     _, version, flags, width, height, channels, bits, quality, slen = _FIXED.unpack_from(data)
-    if version != VERSION:
+    if not 1 <= version <= VERSION:
         raise CodecError(
-            f"unsupported .hcx format version {version}; this hybridcodec reads version {VERSION}"
+            f"unsupported .hcx format version {version}; this hybridcodec reads versions 1 to {VERSION}"
             + (" (upgrade hybridcodec)" if version > VERSION else "")
         )
     end = _FIXED.size + slen + 2

@@ -230,8 +230,15 @@ class Pipeline:
         return self.forward[-1].entropy_model(layouts[-1]) if self.forward else None
 
     def context(self, width: int, height: int, channels: int, quality: float, **options) -> Context:
-        """A fresh :class:`Context` for coding one image with this pipeline."""
+        """A fresh :class:`Context` for coding one image with this pipeline (encoding:
+        in the format version it writes)."""
+        options.setdefault("version", self.format_version)
         return Context(width, height, channels, quality, family=self.family, **options)
+
+    @property
+    def format_version(self) -> int:
+        """The .hcx version of files this pipeline writes: the newest its stages need."""
+        return max(s.format_version for s in self.stages)
 
     def __repr__(self) -> str:
         return f"Pipeline({self.spec()!r})"

@@ -70,7 +70,8 @@ def encode_alpha(alpha: np.ndarray) -> bytes:
 def decode_alpha(payload: bytes, h: int, w: int, ctx: Context) -> np.ndarray:
     """The alpha plane (float32, on the image's sample scale), reduced like the colour planes."""
     pipe = _alpha_pipeline()
-    actx = pipe.context(w, h, 1, 100, reduce=ctx.reduce, allow_truncated=ctx.allow_truncated, bits=ctx.bits)
+    actx = pipe.context(w, h, 1, 100, reduce=ctx.reduce, allow_truncated=ctx.allow_truncated, bits=ctx.bits,
+                        version=ctx.version)
     try:
         return reconstruct(pipe, pipe.layouts(h, w, 1), payload, actx)[:, :, 0]
     except CodecError as exc:

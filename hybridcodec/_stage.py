@@ -152,6 +152,7 @@ class Context:
     allow_truncated: bool = False  # decode what a cut-short stream holds; the rest is zero
     truncated: bool = False  # set when the file or a stream was found cut short (post-filters then skip)
     bits: int = 8  # sample depth of the image: 8 or 16
+    version: int = 1  # .hcx format version of the file being read or written
 
     @property
     def sample_scale(self) -> float:
@@ -206,6 +207,7 @@ class Stage:
     kind: ClassVar[str] = ""
     family: ClassVar[str] = ""  # transforms: the family of artifacts it leaves (post-filters pick weights by it)
     needs_model: ClassVar[bool] = False  # entropy stages that code with an offered EntropyModel
+    format_version: ClassVar[int] = 1  # the .hcx version whose files hold this stage's data as it writes it
     repeatable: ClassVar[bool] = False  # may appear more than once in a pipeline (none built in)
     params: ClassVar[tuple[Param, ...]] = ()
     doc: ClassVar[str] = ""

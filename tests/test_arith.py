@@ -126,3 +126,54 @@ def test_declared_size_checked_before_allocating():
     header.width = header.height = 1 << 14
     with pytest.raises(CodecError, match="cannot hold"):
         hybridcodec.decode(write_container(header, chunks))
+
+
+def _luma_chroma_table():
+    """A luma plane's bands (classes < 48) and a chroma plane's (classes >= 48), each
+    chroma band referring to the luma band of the same position, as ``arith`` plans them."""
+    shapes = [(4, 4), (4, 4), (8, 8), (16, 16), (16, 16)]
+    luma, n = _table(shapes)
+    chroma = luma.copy()
+    chroma[:, 0] += n
+    chroma[:, 3] += cm.N_CLASSES // 2
+    chroma[:, 5:17:3] = np.where(chroma[:, 5:17:3] >= 0, chroma[:, 5:17:3] + len(shapes), -1)
+    chroma[:, 14:17] = np.stack([np.arange(len(shapes)), np.zeros(len(shapes)), np.zeros(len(shapes))], 1)
+    table = np.empty((2 * len(shapes), cm.ROW), np.int64)  # coding order interleaves the planes
+    table[0::2], table[1::2] = luma, chroma
+    for col in (5, 8, 11, 14):  # references are rows of the interleaved table
+        for r in range(len(table)):
+            ref = table[r, col]
+            if ref >= 0:
+                table[r, col] = 2 * ref if ref < len(shapes) else 2 * (ref - len(shapes)) + 1
+    return table, 2 * n
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "4"])
+def test_luma_and_chroma_streams_decode_in_parallel(threads, monkeypatch):
+    monkeypatch.setenv("HYBRIDCODEC_THREADS", threads)
+    table, n = _luma_chroma_table()
+    groups = cm.streams(table)
+    assert [g.tolist() for g in groups] == [list(range(0, 10, 2)), list(range(1, 10, 2))]
+    rng = np.random.default_rng(4)
+    coef = (rng.laplace(0, 2, n) * (rng.random(n) < 0.4)).round().astype(np.int32)
+    streams = cm.encode_streams(coef, table)
+    assert len(streams) == 2
+    back, status = cm.decode_streams(streams, table, n)
+    assert status == cm.OK and np.array_equal(back, coef)
+    # the same contexts as one stream: the split costs only the second stream's flush
+    assert abs(sum(map(len, streams)) - len(cm.encode_bands(coef, table))) <= 8
+    part, status = cm.decode_streams(streams, table, n, n_bands=5)  # a prefix: coarse bands only
+    assert status == cm.OK
+    for r in range(5):
+        off, h, w = table[r, :3]
+        assert np.array_equal(part[off : off + h * w], coef[off : off + h * w])
+    cut, status = cm.decode_streams([streams[0][: len(streams[0]) // 2], streams[1]], table, n)
+    assert status in (cm.OK, cm.ERR_TRUNCATED, cm.ERR_RANGE)
+
+
+def test_luma_referring_to_chroma_keeps_one_stream():
+    table, n = _luma_chroma_table()
+    table[2, 5:8] = [1, 0, 0]  # a luma band with a chroma parent: cannot be split
+    assert len(cm.streams(table)) == 1
+    coef = np.arange(n, dtype=np.int32) % 5 - 2
+    assert len(cm.encode_streams(coef, table)) == 1

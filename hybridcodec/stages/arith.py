@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from functools import lru_cache
 
 import numpy as np
@@ -32,6 +33,7 @@ class Arith(Stage):
 
     name = "arith"
     kind = "entropy"
+    format_version = 2  # version 2: luma and chroma in two streams (version 1: one)
     doc = "context-adaptive binary range coding of coefficients (neighbours + parents)"
 
     def layout(self, planes):
@@ -67,9 +69,28 @@ class Arith(Stage):
     def encode(self, planes, layout, ctx) -> bytes:
         rows, _ = self._plan(layout)
         try:
-            return cm.encode_bands(flatten(planes, layout), rows)
+            streams = cm.encode_streams(flatten(planes, layout), rows, split=ctx.version >= 2)
         except ValueError as exc:
             raise CodecError(f"arith: {exc}") from None
+        if len(streams) == 1:
+            return streams[0]
+        return struct.pack(">I", len(streams[0])) + streams[0] + streams[1]
+
+    @staticmethod
+    def _streams(payload, rows, ctx) -> list[bytes]:
+        """The payload's streams: in version 2, when the planes have luma and chroma
+        classes, a 4-byte length, the luma stream and the chroma stream."""
+        if ctx.version < 2 or len(cm.streams(rows)) < 2:
+            return [payload]
+        if len(payload) < 4:
+            if not ctx.allow_truncated:
+                raise TruncatedError("corrupt data: the arithmetic-coded payload ends inside its stream table")
+            ctx.truncated = True
+            return [b"", b""]
+        (n,) = struct.unpack_from(">I", payload)
+        if 4 + n > len(payload) and not ctx.allow_truncated:
+            raise TruncatedError(f"corrupt data: the luma stream's {n} bytes run past the payload's end")
+        return [payload[4 : 4 + n], payload[4 + n :]]
 
     def decode(self, payload, layout, ctx):
         rows, order = self._plan(layout)
@@ -77,7 +98,7 @@ class Arith(Stage):
         if len(payload) * 8 * 2048 < n and not ctx.allow_truncated:  # zeros cost > 1/2048 bit each
             raise CodecError(f"corrupt data: {len(payload)} bytes cannot hold {n} coefficients")
         n_bands = bands_needed(order, ctx.reduce_levels) if ctx.reduce > 1 else len(rows)
-        flat, status = cm.decode_bands(payload, rows, n, n_bands)
+        flat, status = cm.decode_streams(self._streams(payload, rows, ctx), rows, n, n_bands)
         ctx.truncated |= status == cm.ERR_TRUNCATED
         if status != cm.OK and not (ctx.allow_truncated and status == cm.ERR_TRUNCATED):
             raise (TruncatedError if status == cm.ERR_TRUNCATED else CodecError)(f"corrupt data: the arithmetic-coded stream has {_ERRORS[status]}")
