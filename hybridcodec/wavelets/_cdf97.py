@@ -134,6 +134,9 @@ def _h_synthesize(lo, hi, x, r0, r1, k):
             x[row, 2 * i + 1] = d[i]
 
 
+_KERNELS = (_h_analyze, _v_analyze, _h_synthesize, _v_synthesize)
+
+
 def _cols(fn, a, b, c, w):
     run(fn, [(a, b, c, c0, c1, _C) for c0, c1 in spans(w, 64)])
 
@@ -142,36 +145,38 @@ def _rows(fn, a, b, c, h):
     run(fn, [(a, b, c, r0, r1, _C) for r0, r1 in spans(h, 16)])
 
 
-def forward(plane: np.ndarray, bands, levels: int, flat: np.ndarray) -> None:
+def forward(plane: np.ndarray, bands, levels: int, flat: np.ndarray, kernels=None, dtype=np.float32) -> None:
     """Write the ``levels``-deep transform of a float32 plane into the band-major
     ``flat`` vector (``bands``: the plan's bands, LL first, then each level from the
-    coarsest: HL, LH, HH)."""
-    ll = np.ascontiguousarray(plane, dtype=np.float32)
+    coarsest: HL, LH, HH).  ``kernels`` and ``dtype``: another wavelet's (the 5/3's)."""
+    h_an, v_an, _, _ = kernels or _KERNELS
+    ll = np.ascontiguousarray(plane, dtype=dtype)
     view = {(b.level, b.orient): flat[b.offset : b.offset + b.size].reshape(b.shape) for b in bands}
     for level in range(1, levels + 1):
         h, w = ll.shape
-        lo = np.empty((h, -(-w // 2)), np.float32)
-        hi = np.empty((h, w // 2), np.float32)
-        _rows(_h_analyze, ll, lo, hi, h)
-        nxt = view[(level, "LL")] if level == levels else np.empty((-(-h // 2), lo.shape[1]), np.float32)
-        _cols(_v_analyze, lo, nxt, view[(level, "LH")], lo.shape[1])
-        _cols(_v_analyze, hi, view[(level, "HL")], view[(level, "HH")], hi.shape[1])
+        lo = np.empty((h, -(-w // 2)), dtype)
+        hi = np.empty((h, w // 2), dtype)
+        _rows(h_an, ll, lo, hi, h)
+        nxt = view[(level, "LL")] if level == levels else np.empty((-(-h // 2), lo.shape[1]), dtype)
+        _cols(v_an, lo, nxt, view[(level, "LH")], lo.shape[1])
+        _cols(v_an, hi, view[(level, "HL")], view[(level, "HH")], hi.shape[1])
         ll = nxt
     if levels == 0:
         view[(0, "LL")][:] = ll
 
 
-def inverse(flat: np.ndarray, bands, levels: int, skip: int) -> np.ndarray:
+def inverse(flat: np.ndarray, bands, levels: int, skip: int, kernels=None, dtype=np.float32) -> np.ndarray:
     """The plane from its band-major float32 coefficients, leaving out the ``skip``
     finest levels (a reduced-size image)."""
+    _, _, h_syn, v_syn = kernels or _KERNELS
     view = {(b.level, b.orient): flat[b.offset : b.offset + b.size].reshape(b.shape) for b in bands}
     ll = np.ascontiguousarray(view[(levels, "LL")])
     for level in range(levels, skip, -1):
         hl, lh, hh = (np.ascontiguousarray(view[(level, o)]) for o in ("HL", "LH", "HH"))
-        lo = np.empty((ll.shape[0] + lh.shape[0], ll.shape[1]), np.float32)
-        hi = np.empty((hl.shape[0] + hh.shape[0], hl.shape[1]), np.float32)
-        _cols(_v_synthesize, ll, lh, lo, lo.shape[1])
-        _cols(_v_synthesize, hl, hh, hi, hi.shape[1])
-        ll = np.empty((lo.shape[0], lo.shape[1] + hi.shape[1]), np.float32)
-        _rows(_h_synthesize, lo, hi, ll, ll.shape[0])
+        lo = np.empty((ll.shape[0] + lh.shape[0], ll.shape[1]), dtype)
+        hi = np.empty((hl.shape[0] + hh.shape[0], hl.shape[1]), dtype)
+        _cols(v_syn, ll, lh, lo, lo.shape[1])
+        _cols(v_syn, hl, hh, hi, hi.shape[1])
+        ll = np.empty((lo.shape[0], lo.shape[1] + hi.shape[1]), dtype)
+        _rows(h_syn, lo, hi, ll, ll.shape[0])
     return ll

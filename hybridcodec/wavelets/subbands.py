@@ -96,10 +96,9 @@ class WaveletPlan:
 
     def forward(self, plane: np.ndarray) -> np.ndarray:
         flat = np.empty(self.size, dtype=np.int32 if self.engine == "legall53" else np.float32)
-        if self.engine == "cdf97" and plane.dtype == np.float32:  # numba kernels, same result
-            from . import _cdf97
-
-            _cdf97.forward(plane, self.bands, self.levels, flat)
+        kernels = self._kernels(plane.dtype)
+        if kernels is not None:  # numba kernels, the same result as the numpy lifting
+            kernels.forward(plane, self.bands, self.levels, flat)
             return flat
         if self.lifting:
             ll, details = plane, []
@@ -119,6 +118,19 @@ class WaveletPlan:
             flat[band.offset : band.offset + band.size] = arr.ravel()
         return flat
 
+    def _kernels(self, dtype):
+        """The numba lifting module for this engine and dtype (float64, for gains, and
+        the pywt wavelets run in numpy)."""
+        if self.engine == "cdf97" and dtype == np.float32:
+            from . import _cdf97
+
+            return _cdf97
+        if self.engine == "legall53" and dtype == np.int32:
+            from . import _legall53
+
+            return _legall53
+        return None
+
     def _band(self, flat, i):
         b = self.bands[i]
         return flat[b.offset : b.offset + b.size].reshape(b.shape)
@@ -127,10 +139,9 @@ class WaveletPlan:
         """Reconstruct, skipping the ``reduce_levels`` finest levels; a skipped level halves
         each side (rounding up) and, with unit-DC-gain low-pass, keeps the pixel scale."""
         r = min(reduce_levels, self.levels)
-        if self.engine == "cdf97" and flat.dtype == np.float32:
-            from . import _cdf97
-
-            return _cdf97.inverse(flat, self.bands, self.levels, r)
+        kernels = self._kernels(flat.dtype)
+        if kernels is not None:
+            return kernels.inverse(flat, self.bands, self.levels, r)
         if self.lifting:
             ll = self._band(flat, 0)
             for j in range(self.levels, r, -1):
