@@ -18,15 +18,28 @@ __all__ = ["forward", "inverse"]
 _C = np.array([_A, _B, _G, _D, 1 / _K, _K / 2, _K, 2 / _K], np.float32)  # as numpy rounds them
 
 
+@kernel(cache=True, inline="always")
+def copy_rows(src, dst, c0, c1):
+    """A vertical pass over one sample: the low band is the plane (columns c0:c1)."""
+    for i in range(dst.shape[0]):
+        for c in range(c0, c1):
+            dst[i, c] = src[i, c]
+
+
+@kernel(cache=True, inline="always")
+def copy_row(src, dst, row):
+    """A horizontal pass over one sample: the row itself."""
+    for i in range(dst.shape[1]):
+        dst[row, i] = src[row, i]
+
+
 @kernel(cache=True, nogil=True)
 def _v_analyze(x, lo, hi, c0, c1, k):
     """Columns ``c0:c1``: rows of ``x`` to low-pass rows ``lo`` and high-pass rows ``hi``."""
     k0, k1, k2, k3, k4, k5 = k[0], k[1], k[2], k[3], k[4], k[5]  # scalars: stores cannot alias them
     ns, nd = lo.shape[0], hi.shape[0]
     if nd == 0:
-        for i in range(ns):
-            for c in range(c0, c1):
-                lo[i, c] = x[i, c]
+        copy_rows(x, lo, c0, c1)
         return
     for i in range(nd):  # predict 1
         r = 2 * min(i + 1, ns - 1)
@@ -56,9 +69,7 @@ def _v_synthesize(lo, hi, x, c0, c1, k):
     k0, k1, k2, k3, k6, k7 = k[0], k[1], k[2], k[3], k[6], k[7]  # scalars: stores cannot alias them
     ns, nd = lo.shape[0], hi.shape[0]
     if nd == 0:
-        for i in range(ns):
-            for c in range(c0, c1):
-                x[i, c] = lo[i, c]
+        copy_rows(lo, x, c0, c1)
         return
     for i in range(ns):
         for c in range(c0, c1):
@@ -88,8 +99,7 @@ def _h_analyze(x, lo, hi, r0, r1, k):
     ns, nd = lo.shape[1], hi.shape[1]
     for row in range(r0, r1):
         if nd == 0:
-            for i in range(ns):
-                lo[row, i] = x[row, i]
+            copy_row(x, lo, row)
             continue
         s = lo[row]
         d = hi[row]
@@ -113,8 +123,7 @@ def _h_synthesize(lo, hi, x, r0, r1, k):
     d = np.empty(max(nd, 1), np.float32)
     for row in range(r0, r1):
         if nd == 0:
-            for i in range(ns):
-                x[row, i] = lo[row, i]
+            copy_row(lo, x, row)
             continue
         for i in range(ns):
             s[i] = lo[row, i] * k6

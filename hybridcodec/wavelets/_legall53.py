@@ -10,6 +10,7 @@ import numpy as np
 
 from .._jit import kernel
 from . import _cdf97
+from ._cdf97 import copy_row, copy_rows
 
 __all__ = ["forward", "inverse"]
 
@@ -18,9 +19,7 @@ __all__ = ["forward", "inverse"]
 def _v_analyze(x, lo, hi, c0, c1, k):
     ns, nd = lo.shape[0], hi.shape[0]
     if nd == 0:
-        for i in range(ns):
-            for c in range(c0, c1):
-                lo[i, c] = x[i, c]
+        copy_rows(x, lo, c0, c1)
         return
     for i in range(nd):
         r = 2 * min(i + 1, ns - 1)
@@ -36,9 +35,7 @@ def _v_analyze(x, lo, hi, c0, c1, k):
 def _v_synthesize(lo, hi, x, c0, c1, k):
     ns, nd = lo.shape[0], hi.shape[0]
     if nd == 0:
-        for i in range(ns):
-            for c in range(c0, c1):
-                x[i, c] = lo[i, c]
+        copy_rows(lo, x, c0, c1)
         return
     for i in range(ns):
         a, b = max(i - 1, 0), min(i, nd - 1)
@@ -55,8 +52,7 @@ def _h_analyze(x, lo, hi, r0, r1, k):
     ns, nd = lo.shape[1], hi.shape[1]
     for row in range(r0, r1):
         if nd == 0:
-            for i in range(ns):
-                lo[row, i] = x[row, i]
+            copy_row(x, lo, row)
             continue
         for i in range(nd):
             hi[row, i] = x[row, 2 * i + 1] - ((x[row, 2 * i] + x[row, 2 * min(i + 1, ns - 1)]) >> 1)
@@ -69,8 +65,7 @@ def _h_synthesize(lo, hi, x, r0, r1, k):
     ns, nd = lo.shape[1], hi.shape[1]
     for row in range(r0, r1):
         if nd == 0:
-            for i in range(ns):
-                x[row, i] = lo[row, i]
+            copy_row(lo, x, row)
             continue
         for i in range(ns):
             x[row, 2 * i] = lo[row, i] - ((hi[row, max(i - 1, 0)] + hi[row, min(i, nd - 1)] + 2) >> 2)
