@@ -133,7 +133,7 @@ def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float, extra=(
             stage.encode(arr[:, :, :3].astype(np.float32), decoded, ctx)
             decoded = stage.decode(decoded, ctx)
     bits = 16 if arr.dtype == np.uint16 else 8
-    header = Header(w, h, c, q, pipe.spec(), FLAG_CHANNEL_AXIS if axis else 0, bits, ctx.version)
+    header = Header(w, h, c, q, pipe.spec(), FLAG_CHANNEL_AXIS if axis else 0, bits, ctx.needs_version)
     chunks = [Chunk(_DATA, pipe.entropy.index, payload)]
     for index in sorted(ctx.side):
         chunks += [Chunk(_SIDE, index, p) for p in ctx.side[index]]

@@ -237,7 +237,8 @@ class Pipeline:
 
     @property
     def format_version(self) -> int:
-        """The .hcx version of files this pipeline writes: the newest its stages need."""
+        """The newest .hcx version this pipeline's stages write (a file is written in the
+        version its data needs: older when the stage wrote nothing newer)."""
         return max(s.format_version for s in self.stages)
 
     def __repr__(self) -> str:

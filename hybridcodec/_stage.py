@@ -152,7 +152,8 @@ class Context:
     allow_truncated: bool = False  # decode what a cut-short stream holds; the rest is zero
     truncated: bool = False  # set when the file or a stream was found cut short (post-filters then skip)
     bits: int = 8  # sample depth of the image: 8 or 16
-    version: int = 1  # .hcx format version of the file being read or written
+    version: int = 1  # .hcx format version of the file being read; writing: the newest the stages may use
+    needs_version: int = 1  # writing: the version the stages' data needs (a stage that writes newer data raises it)
 
     @property
     def sample_scale(self) -> float:

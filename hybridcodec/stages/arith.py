@@ -33,7 +33,7 @@ class Arith(Stage):
 
     name = "arith"
     kind = "entropy"
-    format_version = 2  # version 2: luma and chroma in two streams (version 1: one)
+    format_version = 2  # version 2: luma and chroma in two streams (version 1, and any file without chroma: one)
     doc = "context-adaptive binary range coding of coefficients (neighbours + parents)"
 
     def layout(self, planes):
@@ -72,8 +72,9 @@ class Arith(Stage):
             streams = cm.encode_streams(flatten(planes, layout), rows, split=ctx.version >= 2)
         except ValueError as exc:
             raise CodecError(f"arith: {exc}") from None
-        if len(streams) == 1:
+        if len(streams) == 1:  # the same as in version 1
             return streams[0]
+        ctx.needs_version = max(ctx.needs_version, 2)
         return struct.pack(">I", len(streams[0])) + streams[0] + streams[1]
 
     @staticmethod
