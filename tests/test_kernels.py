@@ -144,3 +144,43 @@ def test_golden_pattern_through_every_thread_count(monkeypatch):
     one = hybridcodec.encode(img, pipeline="baseline", quality=75)
     monkeypatch.setenv("HYBRIDCODEC_THREADS", "4")
     assert hybridcodec.encode(img, pipeline="baseline", quality=75) == one
+
+
+def _numpy_deadzone(stage, c, info, ctx):
+    """The dead-zone quantizer as numpy and OpenCV computed it before its kernel."""
+    from hybridcodec.stages.deadzone import base_step, _band_steps
+
+    step = base_step(ctx.quality) * (stage.chroma if info.role == "chroma" else 1.0) * ctx.sample_scale
+    steps = _band_steps(info.bands, step)
+    steps = steps[0] if steps.size == 1 else info.unflat(steps)
+    mag = np.abs(c) / steps
+    q = np.floor(mag + np.float32(stage.rounding))
+    if stage.isolated < stage.rounding and not all(b.tiled for b in info.bands):
+        flat, m = np.ascontiguousarray(info.flat(q)), info.flat(mag)
+        for b in info.bands:
+            h, w = b.shape
+            if b.size and not b.tiled:
+                band = flat[b.offset : b.offset + b.size].reshape(h, w)
+                nz = (band != 0).astype(np.float32)
+                around = cv2.boxFilter(nz, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT) - nz
+                lone = (around == 0) & (band == 1)
+                band[lone] = np.floor(m[b.offset : b.offset + b.size].reshape(h, w)[lone] + np.float32(stage.isolated))
+        q = info.unflat(flat)
+    return (np.sign(c) * q).astype(np.int32)
+
+
+@pytest.mark.parametrize("spec", ["ycbcr(subsampling=444)|dwt|deadzone|arith",
+                                  "ycbcr(subsampling=420)|dct(block=8)|deadzone(isolated=0.2)|arith",
+                                  "dwt(levels=3)|deadzone(rounding=0.5,chroma=2)|arith"])
+def test_deadzone_kernel_matches_numpy(spec):
+    pipe = hybridcodec.Pipeline(spec)
+    img = smooth_image(45, 70, seed=9)
+    layouts = pipe.layouts(45, 70, 3)
+    ctx = pipe.context(70, 45, 3, 60)
+    planes = pipe.forward[0].encode_samples(img, layouts[0], ctx)
+    for stage, layout in zip(pipe.forward[1:], layouts[1:]):
+        if stage.name == "deadzone":
+            for c, info in zip(planes, layout):
+                noisy = (c + np.random.default_rng(1).standard_normal(c.shape).astype(np.float32) * 3)
+                assert np.array_equal(stage.encode([noisy], (info,), ctx)[0], _numpy_deadzone(stage, noisy, info, ctx))
+        planes = stage.encode(planes, layout, ctx)
