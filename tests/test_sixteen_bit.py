@@ -102,7 +102,14 @@ def test_pillow_plugin_16_bit_grey_and_colour(tmp_path):
         assert np.abs(np.asarray(im).astype(int) - np.rint(wide(30, 40, 3) / 257.0)).max() == 0
 
 
-GOLDEN_HASH = "9dd2bb2f40969758"  # lossless, 9x7x3, 16 bits: bits field 16, level shift 32768
+GOLDEN_HASH = "4625cb409f67a46e"  # lossless, 9x7x3, 16 bits: bits field 16, level shift 32768; format 2
+# the same image as written in format version 1 (one arith stream), by the encoder of commit 773d071
+GOLDEN_V1 = bytes.fromhex(
+    "894843580d0a1a0a0100000000070000000903101d4c001d72637428297c696e743533286c6576656c733d30297c61726974"
+    "6828290001d04ab82344415441020000008fffffffface123fff5436b7d25317a23756f533957d47567fd5a0f12dea1ad49c"
+    "5a606af885dd22c9731cf954c5fc2c7517757f149f54c57441813a9c5714b82c46252675deee71642189c21f68a86eb47459"
+    "ad8c9d84ff66ffe760e33b22330c530b1ff137b094032bd471f2fa032bcaaa4360545b97e1e98e6a2e6eaf39999bffffac24"
+    "e6ea831466453abb3fe000ec31b33c")
 
 
 def test_golden_16_bit_bytes():
@@ -110,3 +117,4 @@ def test_golden_16_bit_bytes():
     data = hybridcodec.encode(img, preset="lossless")
     assert np.array_equal(hybridcodec.decode(data), img)
     assert hashlib.sha256(data).hexdigest()[:16] == GOLDEN_HASH
+    assert GOLDEN_V1[8] == 1 and np.array_equal(hybridcodec.decode(GOLDEN_V1), img)
