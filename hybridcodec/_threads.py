@@ -20,7 +20,11 @@ _LOCK = threading.Lock()
 def threads() -> int:
     """How many threads the kernels use: ``HYBRIDCODEC_THREADS``, else the usable cores."""
     env = os.environ.get("HYBRIDCODEC_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
+    if env:
+        if not (env.isdigit() and int(env) > 0):
+            from ._errors import CodecError
+
+            raise CodecError(f"HYBRIDCODEC_THREADS must be a positive whole number of threads; got {env!r}")
         return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))

@@ -184,3 +184,10 @@ def test_deadzone_kernel_matches_numpy(spec):
                 noisy = (c + np.random.default_rng(1).standard_normal(c.shape).astype(np.float32) * 3)
                 assert np.array_equal(stage.encode([noisy], (info,), ctx)[0], _numpy_deadzone(stage, noisy, info, ctx))
         planes = stage.encode(planes, layout, ctx)
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
+def test_bad_thread_count_is_a_clear_error(value, monkeypatch):
+    monkeypatch.setenv("HYBRIDCODEC_THREADS", value)
+    with pytest.raises(hybridcodec.CodecError, match="HYBRIDCODEC_THREADS"):
+        hybridcodec.encode(pattern(40, 40, 3), preset="baseline")
