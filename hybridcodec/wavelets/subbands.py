@@ -94,9 +94,11 @@ class WaveletPlan:
         """How many leading bands an image reduced by ``2**reduce_levels`` needs."""
         return 1 + 3 * (self.levels - min(reduce_levels, self.levels))
 
-    def forward(self, plane: np.ndarray) -> np.ndarray:
+    def forward(self, plane: np.ndarray, use_kernels: bool = True) -> np.ndarray:
+        """The band-major coefficients of a plane (``use_kernels=False``: the lifting in
+        numpy, the reference the numba kernels equal)."""
         flat = np.empty(self.size, dtype=np.int32 if self.engine == "legall53" else np.float32)
-        kernels = self._kernels(plane.dtype)
+        kernels = self._kernels(plane.dtype) if use_kernels else None
         if kernels is not None:  # numba kernels, the same result as the numpy lifting
             kernels.forward(plane, self.bands, self.levels, flat)
             return flat
@@ -135,11 +137,11 @@ class WaveletPlan:
         b = self.bands[i]
         return flat[b.offset : b.offset + b.size].reshape(b.shape)
 
-    def inverse(self, flat: np.ndarray, reduce_levels: int = 0) -> np.ndarray:
+    def inverse(self, flat: np.ndarray, reduce_levels: int = 0, use_kernels: bool = True) -> np.ndarray:
         """Reconstruct, skipping the ``reduce_levels`` finest levels; a skipped level halves
         each side (rounding up) and, with unit-DC-gain low-pass, keeps the pixel scale."""
         r = min(reduce_levels, self.levels)
-        kernels = self._kernels(flat.dtype)
+        kernels = self._kernels(flat.dtype) if use_kernels else None
         if kernels is not None:
             return kernels.inverse(flat, self.bands, self.levels, r)
         if self.lifting:
