@@ -113,6 +113,17 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
     for tt in range(t0, t1):
         big = max(big, bands[idx[tt], 1] * bands[idx[tt], 2])
     refs = np.empty(big, np.int32)
+    big_w = 1
+    for tt in range(t0, t1):
+        big_w = max(big_w, bands[idx[tt], 2])
+    # per row, what is known before the row is coded: the activity of the row(s) above
+    # (up), the significance context base from the references (sbase), their activity
+    # (pcs) and the sign of N (sns); the serial loop then adds only W and WW (measured on
+    # 6 Kodak images, wavelet q75, one thread: decode 23.3 -> 17.1 ns per coefficient)
+    up = np.empty(big_w, np.int64)
+    sbase = np.empty(big_w, np.int64)
+    pcs = np.empty(big_w, np.int64)
+    sns = np.empty(big_w, np.int64)
     for tt in range(t0, t1):
         bi = idx[tt]
         off, h, w, cls, pred = bands[bi, 0], bands[bi, 1], bands[bi, 2], bands[bi, 3], bands[bi, 4]
@@ -122,31 +133,32 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
         res = np.empty(h * w if pred else 0, np.int32)
         nb = res if pred else coef[off : off + h * w]
         for y in range(h):
+            row = y * w
             for x in range(w):
-                j = y * w + x
+                pc = np.int64(refs[row + x])
+                pcs[x] = pc
+                sbase[x] = base + _SIG0 + qpar[min(pc, 15)] * 3
+                up[x] = 0
+                sns[x] = 0
+            if y > 0:
+                for x in range(w):
+                    v = nb[row - w + x]
+                    up[x] = 2 * abs(v)
+                    sns[x] = (v > 0) - (v < 0)
+                for x in range(1, w):
+                    up[x] += abs(nb[row - w + x - 1])
+                for x in range(w - 1):
+                    up[x] += abs(nb[row - w + x + 1])
+                if y > 1:
+                    for x in range(w):
+                        up[x] += abs(nb[row - 2 * w + x])
+            vw = np.int64(0)  # W and WW as the neighbourhood reads them
+            vww = np.int64(0)
+            for x in range(w):
+                j = row + x
                 i = off + j
-                # activity of the causal neighbourhood (a), and of the references (pc)
-                a = 0
-                sw = 0
-                sn = 0
-                if x > 0:
-                    v = nb[j - 1]
-                    a += 2 * abs(v)
-                    sw = (v > 0) - (v < 0)
-                    if x > 1:
-                        a += abs(nb[j - 2])
-                if y > 0:
-                    v = nb[j - w]
-                    a += 2 * abs(v)
-                    sn = (v > 0) - (v < 0)
-                    if x > 0:
-                        a += abs(nb[j - w - 1])
-                    if x < w - 1:
-                        a += abs(nb[j - w + 1])
-                    if y > 1:
-                        a += abs(nb[j - 2 * w])
-                pc = np.int64(refs[j])
-                t = min(a + pc, 63)
+                a = up[x] + 2 * abs(vw) + abs(vww)
+                pc = pcs[x]
                 p = 0
                 if pred:
                     if y == 0:
@@ -156,7 +168,7 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
                     else:
                         p = _med(coef[i - 1], coef[i - w], coef[i - w - 1])
                 # significance
-                c = base + _SIG0 + qsig[min(a, 63)] * 9 + qpar[min(pc, 15)] * 3
+                c = sbase[x] + qsig[min(a, 63)] * 9
                 if decoding:
                     nz, code, drng, dpos = dec_bit(code, drng, dpos, buf, probs, c)
                 else:
@@ -168,7 +180,12 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
                         res[j] = 0
                         if decoding:
                             coef[i] = p
+                    vww = vw
+                    vw = 0
                     continue
+                t = min(a + pc, 63)
+                sw = (vw > 0) - (vw < 0)
+                sn = sns[x]
                 # magnitude - 1: unary part
                 mctx = base + _MAG0 + qmag[t] * NK
                 if not decoding:
@@ -223,6 +240,8 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
                     low, rng, cache, csize, pos = enc_bit(low, rng, cache, csize, pos, out, probs, c, 1 if r < 0 else 0)
                 if pred:
                     res[j] = r
+                vww = vw
+                vw = r if pred else coef[i]
         if decoding:
             state[0], state[1], state[2] = code, drng, dpos
             if dpos > len(buf) + 8:
