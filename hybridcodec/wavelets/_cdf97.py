@@ -33,63 +33,127 @@ def copy_row(src, dst, row):
         dst[row, i] = src[row, i]
 
 
+# The lifting steps work on 1-D runs (a row's columns c0:c1, or a row's even or odd
+# samples) indexed from 0: numba then drops the negative-index checks and the loops
+# vectorize (measured on a 768 x 512 plane, one thread, horizontal + vertical pass:
+# analysis 3.5 -> 1.1 ns and synthesis 4.4 -> 1.1 ns per sample, against loops over
+# columns c0:c1 with the indices clamped inside; the 5/3 plane 0.97 -> 0.52 ms forward,
+# 0.94 -> 0.76 ms inverse).
+# Subtracting kk * v is adding (-kk) * v: the same float32 result, bit for bit.
+
+
+@kernel(cache=True, inline="always")
+def _lift(out, src, a, b, kk):
+    for c in range(len(out)):
+        out[c] = src[c] + kk * (a[c] + b[c])
+
+
+@kernel(cache=True, inline="always")
+def _acc(out, a, b, kk):
+    """In place (``_lift(out, out, ...)`` would fail the compiler's overlap check and
+    run unvectorized)."""
+    for c in range(len(out)):
+        out[c] = out[c] + kk * (a[c] + b[c])
+
+
+@kernel(cache=True, inline="always")
+def _acc_scale(out, a, b, kk, g):
+    for c in range(len(out)):
+        out[c] = (out[c] + kk * (a[c] + b[c])) * g
+
+
+@kernel(cache=True, inline="always")
+def _scale_in(out, g):
+    for c in range(len(out)):
+        out[c] = out[c] * g
+
+
+@kernel(cache=True, inline="always")
+def _scale(out, src, g):
+    for c in range(len(out)):
+        out[c] = src[c] * g
+
+
+@kernel(cache=True, inline="always")
+def _odd(d, s, kk):
+    """``d[i] += kk * (s[i] + s[i + 1])``, s mirrored past its end."""
+    ns, nd = len(s), len(d)
+    _acc(d[: ns - 1], s[: ns - 1], s[1:ns], kk)
+    if nd == ns:
+        d[nd - 1] = d[nd - 1] + kk * (s[ns - 1] + s[ns - 1])
+
+
+@kernel(cache=True, inline="always")
+def _even(s, d, kk, g, scaled):
+    """``s[i] += kk * (d[i - 1] + d[i])`` (then ``*= g``), d mirrored at both ends."""
+    ns, nd = len(s), len(d)
+    if scaled:
+        s[0] = (s[0] + kk * (d[0] + d[0])) * g
+        _acc_scale(s[1:nd], d[: nd - 1], d[1:nd], kk, g)
+        if ns > nd:
+            s[nd] = (s[nd] + kk * (d[nd - 1] + d[nd - 1])) * g
+    else:
+        s[0] = s[0] + kk * (d[0] + d[0])
+        _acc(s[1:nd], d[: nd - 1], d[1:nd], kk)
+        if ns > nd:
+            s[nd] = s[nd] + kk * (d[nd - 1] + d[nd - 1])
+
+
 @kernel(cache=True, nogil=True)
 def _v_analyze(x, lo, hi, c0, c1, k):
-    """Columns ``c0:c1``: rows of ``x`` to low-pass rows ``lo`` and high-pass rows ``hi``."""
+    """Columns ``c0:c1``: rows of ``x`` to low-pass rows ``lo`` and high-pass rows ``hi``.
+    The four lifting steps run in one sweep down the rows, each a row or two behind the
+    one before, so a row is finished while it is still in cache (every sample gets the
+    same operations in the same order as step by step)."""
     k0, k1, k2, k3, k4, k5 = k[0], k[1], k[2], k[3], k[4], k[5]  # scalars: stores cannot alias them
     ns, nd = lo.shape[0], hi.shape[0]
     if nd == 0:
         copy_rows(x, lo, c0, c1)
         return
-    for i in range(nd):  # predict 1
-        r = 2 * min(i + 1, ns - 1)
-        for c in range(c0, c1):
-            hi[i, c] = x[2 * i + 1, c] + k0 * (x[2 * i, c] + x[r, c])
-    for i in range(ns):  # update 1
-        a, b = max(i - 1, 0), min(i, nd - 1)
-        for c in range(c0, c1):
-            lo[i, c] = x[2 * i, c] + k1 * (hi[a, c] + hi[b, c])
-    for i in range(nd):  # predict 2
-        r = min(i + 1, ns - 1)
-        for c in range(c0, c1):
-            hi[i, c] += k2 * (lo[i, c] + lo[r, c])
-    for i in range(ns):  # update 2, scale
-        a, b = max(i - 1, 0), min(i, nd - 1)
-        for c in range(c0, c1):
-            lo[i, c] = (lo[i, c] + k3 * (hi[a, c] + hi[b, c])) * k4
-    for i in range(nd):
-        for c in range(c0, c1):
-            hi[i, c] *= k5
-    return
+    for t in range(ns + 2):
+        i = t
+        if i < nd:  # predict 1
+            _lift(hi[i, c0:c1], x[2 * i + 1, c0:c1], x[2 * i, c0:c1], x[2 * min(i + 1, ns - 1), c0:c1], k0)
+        if i < ns:  # update 1
+            _lift(lo[i, c0:c1], x[2 * i, c0:c1], hi[max(i - 1, 0), c0:c1], hi[min(i, nd - 1), c0:c1], k1)
+        i = t - 1
+        if 0 <= i < nd:  # predict 2
+            _acc(hi[i, c0:c1], lo[i, c0:c1], lo[min(i + 1, ns - 1), c0:c1], k2)
+        if 0 <= i < ns:  # update 2, scale
+            _acc_scale(lo[i, c0:c1], hi[max(i - 1, 0), c0:c1], hi[min(i, nd - 1), c0:c1], k3, k4)
+        i = t - 2
+        if 0 <= i < nd:
+            _scale_in(hi[i, c0:c1], k5)
 
 
 @kernel(cache=True, nogil=True)
 def _v_synthesize(lo, hi, x, c0, c1, k):
-    """Inverse of :func:`_v_analyze` into ``x``."""
-    k0, k1, k2, k3, k6, k7 = k[0], k[1], k[2], k[3], k[6], k[7]  # scalars: stores cannot alias them
+    """Inverse of :func:`_v_analyze` into ``x``, in one sweep as well."""
+    n0, n1, n2, n3, k6, k7 = -k[0], -k[1], -k[2], -k[3], k[6], k[7]
     ns, nd = lo.shape[0], hi.shape[0]
     if nd == 0:
         copy_rows(lo, x, c0, c1)
         return
-    for i in range(ns):
-        for c in range(c0, c1):
-            x[2 * i, c] = lo[i, c] * k6
-    for i in range(nd):
-        for c in range(c0, c1):
-            x[2 * i + 1, c] = hi[i, c] * k7
-    for step in range(4):
-        if step % 2 == 0:  # undo an update: even rows from the odd ones around them
-            kk = k3 if step == 0 else k1
-            for i in range(ns):
-                a, b = 2 * max(i - 1, 0) + 1, 2 * min(i, nd - 1) + 1
-                for c in range(c0, c1):
-                    x[2 * i, c] -= kk * (x[a, c] + x[b, c])
-        else:  # undo a predict: odd rows from the even ones around them
-            kk = k2 if step == 1 else k0
-            for i in range(nd):
-                r = 2 * min(i + 1, ns - 1)
-                for c in range(c0, c1):
-                    x[2 * i + 1, c] -= kk * (x[2 * i, c] + x[r, c])
+    for t in range(ns + 2):
+        i = t
+        if i < ns:
+            _scale(x[2 * i, c0:c1], lo[i, c0:c1], k6)
+        if i < nd:
+            _scale(x[2 * i + 1, c0:c1], hi[i, c0:c1], k7)
+        if i < ns:  # undo update 2: even rows from the odd ones around them
+            a, b = 2 * max(i - 1, 0) + 1, 2 * min(i, nd - 1) + 1
+            _acc(x[2 * i, c0:c1], x[a, c0:c1], x[b, c0:c1], n3)
+        i = t - 1
+        if 0 <= i < nd:  # undo predict 2: odd rows from the even ones around them
+            r = 2 * min(i + 1, ns - 1)
+            _acc(x[2 * i + 1, c0:c1], x[2 * i, c0:c1], x[r, c0:c1], n2)
+        if 0 <= i < ns:  # undo update 1
+            a, b = 2 * max(i - 1, 0) + 1, 2 * min(i, nd - 1) + 1
+            _acc(x[2 * i, c0:c1], x[a, c0:c1], x[b, c0:c1], n1)
+        i = t - 2
+        if 0 <= i < nd:  # undo predict 1
+            r = 2 * min(i + 1, ns - 1)
+            _acc(x[2 * i + 1, c0:c1], x[2 * i, c0:c1], x[r, c0:c1], n0)
 
 
 @kernel(cache=True, nogil=True)
@@ -101,46 +165,39 @@ def _h_analyze(x, lo, hi, r0, r1, k):
         if nd == 0:
             copy_row(x, lo, row)
             continue
-        s = lo[row]
-        d = hi[row]
-        for i in range(nd):
-            d[i] = x[row, 2 * i + 1] + k0 * (x[row, 2 * i] + x[row, 2 * min(i + 1, ns - 1)])
+        s, d, xr = lo[row], hi[row], x[row]
         for i in range(ns):
-            s[i] = x[row, 2 * i] + k1 * (d[max(i - 1, 0)] + d[min(i, nd - 1)])
+            s[i] = xr[2 * i]
         for i in range(nd):
-            d[i] += k2 * (s[i] + s[min(i + 1, ns - 1)])
-        for i in range(ns):
-            s[i] = (s[i] + k3 * (d[max(i - 1, 0)] + d[min(i, nd - 1)])) * k4
-        for i in range(nd):
-            d[i] *= k5
+            d[i] = xr[2 * i + 1]
+        _odd(d, s, k0)
+        _even(s, d, k1, k4, False)
+        _odd(d, s, k2)
+        _even(s, d, k3, k4, True)
+        _scale_in(d, k5)
 
 
 @kernel(cache=True, nogil=True)
 def _h_synthesize(lo, hi, x, r0, r1, k):
-    k0, k1, k2, k3, k6, k7 = k[0], k[1], k[2], k[3], k[6], k[7]  # scalars: stores cannot alias them
+    n0, n1, n2, n3, k6, k7 = -k[0], -k[1], -k[2], -k[3], k[6], k[7]
     ns, nd = lo.shape[1], hi.shape[1]
     s = np.empty(ns, np.float32)
-    d = np.empty(max(nd, 1), np.float32)
+    d = np.empty(max(nd, 1), np.float32)[:nd]
     for row in range(r0, r1):
         if nd == 0:
             copy_row(lo, x, row)
             continue
+        _scale(s, lo[row], k6)
+        _scale(d, hi[row], k7)
+        _even(s, d, n3, k6, False)
+        _odd(d, s, n2)
+        _even(s, d, n1, k6, False)
+        _odd(d, s, n0)
+        xr = x[row]
         for i in range(ns):
-            s[i] = lo[row, i] * k6
+            xr[2 * i] = s[i]
         for i in range(nd):
-            d[i] = hi[row, i] * k7
-        for i in range(ns):
-            s[i] -= k3 * (d[max(i - 1, 0)] + d[min(i, nd - 1)])
-        for i in range(nd):
-            d[i] -= k2 * (s[i] + s[min(i + 1, ns - 1)])
-        for i in range(ns):
-            s[i] -= k1 * (d[max(i - 1, 0)] + d[min(i, nd - 1)])
-        for i in range(nd):
-            d[i] -= k0 * (s[i] + s[min(i + 1, ns - 1)])
-        for i in range(ns):
-            x[row, 2 * i] = s[i]
-        for i in range(nd):
-            x[row, 2 * i + 1] = d[i]
+            xr[2 * i + 1] = d[i]
 
 
 _KERNELS = (_h_analyze, _v_analyze, _h_synthesize, _v_synthesize)
