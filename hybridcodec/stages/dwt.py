@@ -13,6 +13,7 @@ from .._errors import CodecError
 from .._params import Param
 from .._registry import register_stage
 from .._stage import Band, PlaneInfo, Stage
+from .._threads import SPLIT_SAMPLES, run
 from ..wavelets.subbands import WaveletPlan, auto_levels, band_gains
 
 __all__ = ["DWT", "Int53"]
@@ -51,15 +52,26 @@ class _Wavelet(Stage):
                                  bands=wavelet_bands(plan)))
         return tuple(out)
 
+    # Planes go to the threads whole (a Kodak plane's transform is ~1 ms: too little to
+    # split); a large plane's passes are split inside instead (_threads.SPLIT_SAMPLES).
     def encode(self, planes, layout, ctx):
         cast = np.int32 if self.integer else np.float32
-        return [plan.forward(np.asarray(p).astype(cast, copy=False))
-                for p, plan in zip(planes, self.plans(layout))]
+        return _per_plane(lambda p, plan: plan.forward(np.asarray(p).astype(cast, copy=False)), planes,
+                          self.plans(layout))
 
     def decode(self, planes, layout, ctx):
         r = ctx.reduce_levels
-        return [plan.inverse(c.astype(np.int32 if self.integer else np.float32, copy=False), r)
-                for c, plan in zip(planes, self.plans(layout))]
+        cast = np.int32 if self.integer else np.float32
+        return _per_plane(lambda c, plan: plan.inverse(c.astype(cast, copy=False), r), planes, self.plans(layout))
+
+
+def _per_plane(fn, planes, plans) -> list:
+    """``fn(plane, plan)`` for each plane: on the threads, one plane each, when the planes
+    are small; one after another when they are large enough to split their own passes."""
+    jobs = list(zip(planes, plans))
+    if max((np.size(p) for p in planes), default=0) >= SPLIT_SAMPLES:
+        return [fn(*job) for job in jobs]
+    return run(fn, jobs)
 
 
 @register_stage

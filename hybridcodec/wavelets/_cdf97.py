@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._jit import kernel
-from .._threads import run, spans
+from .._threads import SPLIT_SAMPLES, run, spans
 from .lifting import _A, _B, _D, _G, _K
 
 __all__ = ["forward", "inverse"]
@@ -204,11 +204,13 @@ _KERNELS = (_h_analyze, _v_analyze, _h_synthesize, _v_synthesize)
 
 
 def _cols(fn, a, b, c, w):
-    run(fn, [(a, b, c, c0, c1, _C) for c0, c1 in spans(w, 64)])
+    pieces = None if a.size + b.size >= SPLIT_SAMPLES else 1
+    run(fn, [(a, b, c, c0, c1, _C) for c0, c1 in spans(w, 64, pieces)])
 
 
 def _rows(fn, a, b, c, h):
-    run(fn, [(a, b, c, r0, r1, _C) for r0, r1 in spans(h, 16)])
+    pieces = None if a.size + b.size >= SPLIT_SAMPLES else 1
+    run(fn, [(a, b, c, r0, r1, _C) for r0, r1 in spans(h, 16, pieces)])
 
 
 def forward(plane: np.ndarray, bands, levels: int, flat: np.ndarray, kernels=None, dtype=np.float32) -> None:
