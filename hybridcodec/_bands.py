@@ -70,8 +70,17 @@ def bands_needed(order: list[tuple[int, int, Band]], reduce_levels: int) -> int:
 
 
 def flatten(planes, layout, dtype=np.int32) -> np.ndarray:
-    """Every plane's band-major flat vector, concatenated."""
-    return np.concatenate([info.flat(np.asarray(p, dtype)) for p, info in zip(planes, layout)])
+    """Every plane's band-major flat vector, concatenated: a view when the planes lie
+    one after another in one buffer (as the colour stages and the in-place stages after
+    them leave them), else a copy."""
+    flats = [info.flat(np.asarray(p, dtype)) for p, info in zip(planes, layout)]
+    if flats and all(f.flags.c_contiguous for f in flats):
+        at = [f.__array_interface__["data"][0] for f in flats]
+        if all(a + f.nbytes == b for a, f, b in zip(at, flats, at[1:])):
+            n = sum(f.size for f in flats)
+            return np.lib.stride_tricks.as_strided(flats[0], shape=(n,), strides=(flats[0].itemsize,),
+                                                   writeable=bool(flats[0].flags.writeable))
+    return np.concatenate(flats)
 
 
 def unflatten(flat: np.ndarray, layout) -> list[np.ndarray]:

@@ -11,7 +11,7 @@ from ._container import (FILE_STAGE, FLAG_CHANNEL_AXIS, METADATA, Chunk, Header,
                          write_container)
 from ._errors import CodecError, TruncatedError
 from ._image import as_image
-from ._pipeline import PRESETS, Pipeline
+from ._pipeline import PRESETS, Pipeline, cached_pipeline
 from ._ratecontrol import search_quality
 from ._run import decode_alpha, encode_alpha, encode_planes, reconstruct
 from ._samples import to_samples
@@ -162,7 +162,7 @@ def _finish_reduce(image: np.ndarray, h: int, w: int) -> np.ndarray:
 
 def _open(data, max_pixels: int | None, allow_truncated: bool = False):
     header, chunks = read_container(data, allow_truncated)
-    pipe = Pipeline(header.spec)
+    pipe = cached_pipeline(header.spec)
     if max_pixels is not None and header.width * header.height > max_pixels:
         raise CodecError(
             f"image is {header.width}x{header.height} = {header.width * header.height} pixels, "

@@ -25,6 +25,7 @@ def encode_planes(pipe: Pipeline, arr: np.ndarray, quality: float) -> tuple[byte
     layouts = pipe.layouts(h, w, c)
     ctx = pipe.context(w, h, c, quality, bits=bits)
     ctx.model = pipe.model(layouts)
+    ctx.reuse_planes = True
     if pipe.forward:  # the first stage reads the samples (centred on 0: 128, or 32768 for 16 bits)
         planes = pipe.forward[0].encode_samples(arr, layouts[0], ctx)
     else:
@@ -41,6 +42,7 @@ def reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context, out: np.n
     (0..255, or 0..65535 for 16-bit images); or, given ``out`` (H x W x C, uint8 or
     uint16), the rounded samples written into its first channels, and None."""
     ctx.model = pipe.model(layouts)
+    ctx.reuse_planes = True
     planes = pipe.entropy.decode(payload, layouts[-1], ctx)
     for stage, layout in zip(reversed(pipe.forward[1:]), reversed(layouts[1:-1])):
         planes = stage.decode(planes, layout, ctx)

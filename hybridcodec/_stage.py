@@ -154,6 +154,9 @@ class Context:
     bits: int = 8  # sample depth of the image: 8 or 16
     version: int = 1  # .hcx format version of the file being read; writing: the newest the stages may use
     needs_version: int = 1  # writing: the version the stages' data needs (a stage that writes newer data raises it)
+    # the runner keeps no other reference to the planes it hands a stage: the stage may
+    # overwrite them (and return their buffers) instead of allocating new ones
+    reuse_planes: bool = False
 
     @property
     def sample_scale(self) -> float:

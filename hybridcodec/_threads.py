@@ -11,7 +11,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["threads", "run", "spans", "SPLIT_SAMPLES"]
+__all__ = ["threads", "run", "submit", "spans", "SPLIT_SAMPLES"]
 
 #: Work on fewer samples than this stays on one thread: a pass over a Kodak plane
 #: (~0.4 M samples) takes ~0.4 ms, about what handing work to another thread costs on
@@ -75,6 +75,11 @@ def run(fn, jobs) -> list:
     futures = [_pool().submit(_inside, fn, *job) for job in jobs[1:]]
     first = _inside(fn, *jobs[0])
     return [first] + [f.result() for f in futures]
+
+
+def submit(fn, *args):
+    """``fn(*args)`` on a pool thread: a future."""
+    return _pool().submit(_inside, fn, *args)
 
 
 def spans(n: int, min_size: int, pieces: int | None = None) -> list[tuple[int, int]]:

@@ -31,6 +31,39 @@ def test_lifting_kernels_equal_numpy_lifting_bit_for_bit(engine, h, w, levels, s
     assert np.array_equal(flat, plan.forward(plane, use_kernels=False))
     for skip in range(levels + 1):
         assert np.array_equal(plan.inverse(flat, skip), plan.inverse(flat, skip, use_kernels=False))
+    # in place: the same coefficients in the plane's own buffer, the same plane in theirs
+    own = plane.copy()
+    inplace = plan.forward(own, in_place=True)
+    assert np.array_equal(inplace, flat) and np.shares_memory(inplace, own)
+    for skip in range(levels + 1):
+        coefs = flat.copy()
+        out = plan.inverse(coefs, skip, in_place=True)
+        assert np.array_equal(out, plan.inverse(flat, skip))
+        assert levels <= skip or np.shares_memory(out, coefs)
+
+
+@pytest.mark.parametrize("spec", ["wavelet", "lossless", "ycbcr(subsampling=444)|dwt|deadzone|arith", "baseline"])
+def test_stages_leave_their_inputs_alone_unless_the_runner_allows(spec):
+    pipe = hybridcodec.Pipeline(spec)
+    img = smooth_image(37, 50, seed=3)
+    layouts = pipe.layouts(37, 50, 3)
+    ctx = pipe.context(50, 37, 3, 70)
+    planes = pipe.forward[0].encode_samples(img, layouts[0], ctx)
+    stack = []
+    for stage, layout in zip(pipe.forward[1:], layouts[1:]):
+        before = [np.array(p, copy=True) for p in planes]
+        out = stage.encode(planes, layout, ctx)
+        assert all(np.array_equal(a, b) for a, b in zip(before, planes)), stage.name
+        stack.append((stage, layout, planes))
+        planes = out
+    for stage, layout, _ in reversed(stack):
+        before = [np.array(p, copy=True) for p in planes]
+        out = stage.decode(planes, layout, ctx)
+        assert all(np.array_equal(a, b) for a, b in zip(before, planes)), stage.name
+        planes = out
+    # and the runner, which allows it, decodes what it always did
+    data = hybridcodec.encode(img, pipeline=spec, quality=70)
+    assert np.array_equal(hybridcodec.decode(data), hybridcodec.decode(data))
 
 
 @pytest.mark.parametrize("b", [4, 8, 16])

@@ -60,6 +60,36 @@ def test_core_import_does_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
+def test_kernels_start_without_scipy_linalg_which_still_imports_and_serves_numba():
+    code = ("import sys, numpy as np, hybridcodec\n"
+            "img = (np.arange(16 * 16 * 3) % 251).astype(np.uint8).reshape(16, 16, 3)\n"
+            "hybridcodec.decode(hybridcodec.encode(img, preset='wavelet'))\n"
+            "print('scipy.linalg' in sys.modules)\n"
+            "import scipy.linalg, numba\n"
+            "dot = numba.njit(lambda a, b: np.dot(a, b))\n"
+            "print(float(dot(np.ones(3), np.arange(3.0))), float(scipy.linalg.norm([3.0, 4.0])))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "3.0", "5.0"]
+
+
+def test_first_kernel_calls_from_several_threads_at_once():
+    # numba's target was once started from two threads together: "generator already executing"
+    code = ("import threading, numpy as np, hybridcodec\n"
+            "img = (np.arange(16 * 16 * 3) % 251).astype(np.uint8).reshape(16, 16, 3)\n"
+            "errors = []\n"
+            "def go(preset):\n"
+            "    try:\n"
+            "        hybridcodec.decode(hybridcodec.encode(img, preset=preset))\n"
+            "    except Exception as exc:\n"
+            "        errors.append(repr(exc))\n"
+            "ts = [threading.Thread(target=go, args=(p,)) for p in ('baseline', 'wavelet', 'lossless', 'dct-arith')]\n"
+            "[t.start() for t in ts]; [t.join() for t in ts]\n"
+            "print(errors)")
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "[]"
+
+
 _USER_CODE = """
 import numpy as np, hybridcodec, os
 img = (np.arange(24 * 20 * 3) % 251).astype(np.uint8).reshape(24, 20, 3)

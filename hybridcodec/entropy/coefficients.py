@@ -32,7 +32,7 @@ from __future__ import annotations
 from .._jit import kernel
 import numpy as np
 
-from .._threads import run
+from .._threads import run, submit, threads
 from .range_coder import (ENC_START, dec_bit, dec_direct, dec_start, enc_bit, enc_direct, enc_finish,
                           new_probs)
 
@@ -283,13 +283,16 @@ def streams(bands: np.ndarray) -> list[np.ndarray]:
 
 def _check(coef):
     coef = np.ascontiguousarray(coef, dtype=np.int32)
-    if len(coef) and np.abs(coef).max() >= LIMIT // 2:  # residuals may double it
-        raise ValueError(f"coefficient magnitude {int(np.abs(coef).max())} is out of range (< {LIMIT // 2})")
+    top = max(int(coef.max()), -int(coef.min())) if len(coef) else 0  # no |coef| array: no temporary
+    if top >= LIMIT // 2:  # residuals may double it
+        raise ValueError(f"coefficient magnitude {top} is out of range (< {LIMIT // 2})")
     return coef
 
 
 def _encode_stream(coef, bands, idx, probs) -> bytes:
-    size = 2 * int(sum(bands[i, 1] * bands[i, 2] for i in idx)) + 1024
+    # half a byte per coefficient holds a photo's stream even when lossless (~0.4); a
+    # larger one is coded again into a buffer twice the size (2 bytes each: 6 bytes a pixel)
+    size = int(sum(bands[i, 1] * bands[i, 2] for i in idx)) // 2 + 4096
     while True:
         out = np.empty(size, np.uint8)
         state = np.zeros(1, np.int64)
@@ -337,33 +340,59 @@ def decode_streams(data: list, bands: np.ndarray, n_coefs: int, n_bands: int | N
     states = [_decoder_state(b) for b in bufs]
     coef = np.zeros(n_coefs, np.int32)
     probs = new_probs(N_CLASSES * PER_CLASS)  # the streams use disjoint rows of it
-    done = [0] * len(groups)
-    ready = _ready_after(bands, groups)
-    status = OK
-    sizes = [np.cumsum([bands[i, 1] * bands[i, 2] for i in g]) for g in groups]
-    while status == OK and any(d < len(g) for d, g in zip(done, groups)):
-        jobs = []
-        g0 = groups[0]
-        if done[0] < len(g0):  # the first stream: bands worth ~1/16 of its coefficients
-            target = sizes[0][done[0]] + sizes[0][-1] / 16
-            end = min(max(int(np.searchsorted(sizes[0], target)) + 1, done[0] + 1), len(g0))
-            jobs.append((0, done[0], end))
-        if len(groups) > 1:
-            end = done[1]
-            while end < len(groups[1]) and ready[end] <= done[0]:
-                end += 1
-            if end > done[1]:
-                jobs.append((1, done[1], end))
-        results = run(lambda k, t0, t1: _decode_run(bands, groups[k], t0, t1, coef, probs, bufs[k], states[k],
-                                                    _QSIG, _QPAR, _QMAG), jobs)
-        for (k, _, t1), st in zip(jobs, results):
-            done[k] = t1
-            status = st if status == OK else status
+
+    def job(k, t0, t1):
+        return _decode_run(bands, groups[k], t0, t1, coef, probs, bufs[k], states[k], _QSIG, _QPAR, _QMAG)
+
+    if len(groups) == 1 or threads() < 2:
+        status = OK
+        for k, g in enumerate(groups):
+            status = job(k, 0, len(g)) if status == OK else status
+    else:
+        status = _decode_two(groups, bands, job)
     if status == OK and nb == len(bands):
         for buf, state in zip(bufs, states):
             if state[2] > len(buf) + 4:
                 status = ERR_TRUNCATED
     return coef, status
+
+
+def _decode_two(groups, bands, job) -> int:
+    """Decode two streams at once: this thread decodes the first a few bands at a time,
+    and between its pieces hands the second stream (on a pool thread) whatever bands
+    of it their references in the first now allow; neither waits for the other except
+    when the second has nothing ready (measured on kodim03: 4 ms of a 17 ms decode went
+    to waiting when both finished each round together)."""
+    ready = _ready_after(bands, groups)
+    g0, g1 = groups
+    sizes = np.cumsum([bands[i, 1] * bands[i, 2] for i in g0])
+    done0 = done1 = 0
+    pending = None  # (future, end) of the second stream's piece in flight
+    status = OK
+    while status == OK and (done0 < len(g0) or done1 < len(g1) or pending is not None):
+        if pending is not None and (pending[0].done() or done0 == len(g0)):
+            st = pending[0].result()
+            done1, pending = pending[1], None
+            status = st if status == OK else status
+            continue
+        if pending is None and done1 < len(g1):
+            end = done1
+            while end < len(g1) and ready[end] <= done0:
+                end += 1
+            if end > done1:
+                pending = (submit(job, 1, done1, end), end)
+                continue
+        if done0 < len(g0):  # bands worth ~1/32 of the first stream's coefficients
+            target = sizes[done0] + sizes[-1] / 32
+            end = min(max(int(np.searchsorted(sizes, target)) + 1, done0 + 1), len(g0))
+            st = job(0, done0, end)
+            done0 = end
+            status = st if status == OK else status
+        elif pending is None:  # the second stream's references are all decoded
+            break
+    if pending is not None:
+        pending[0].result()
+    return status
 
 
 def _ready_after(bands, groups) -> np.ndarray:

@@ -61,8 +61,10 @@ class YCbCr(Stage):
         samples = np.ascontiguousarray(samples)
         h, w = layout[0].shape
         fy, fx = _FACTORS[self.subsampling]
-        y = np.empty((h, w), np.float32)
-        cb, cr = (np.empty((-(-h // fy), -(-w // fx)), np.float32) for _ in "bc")
+        ch, cw = -(-h // fy), -(-w // fx)
+        buf = np.empty(h * w + 2 * ch * cw, np.float32)  # one buffer: later stages can work in it in place
+        y = buf[: h * w].reshape(h, w)
+        cb, cr = buf[h * w : h * w + ch * cw].reshape(ch, cw), buf[h * w + ch * cw :].reshape(ch, cw)
         mid = np.float32(1 << (ctx.bits - 1))
         run(rgb_to_ycc_rows, [(samples, _M_ENC, mid, fy, fx, y, cb, cr, a, b)
                               for a, b in spans(cb.shape[0], 32)])

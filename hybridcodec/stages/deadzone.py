@@ -75,7 +75,8 @@ class DeadZone(Stage):
             step = base_step(ctx.quality) * (self.chroma if info.role == "chroma" else 1.0) * ctx.sample_scale
             table, steps = _band_table(info.bands, step)
             flat = np.ascontiguousarray(info.flat(np.asarray(c, np.float32)))  # a view for flat planes
-            q = np.empty(flat.shape, np.int32)
+            own = ctx.reuse_planes or not np.may_share_memory(flat, c)  # a copy made here is ours too
+            q = flat.view(np.int32) if own and flat.flags.writeable else np.empty(flat.shape, np.int32)
             drop = self.isolated < self.rounding
             run(_quantize_bands, [(flat, table, steps, np.float32(self.rounding), np.float32(self.isolated), drop,
                                    q, b0, b1) for b0, b1 in spans(len(table), 1)])
@@ -87,13 +88,15 @@ class DeadZone(Stage):
         shift = np.float32(self.recon - self.rounding)
         for k, info in zip(planes, layout):
             # bin [|q| - rounding, |q| + 1 - rounding) * step; reconstruct `recon` into it
-            steps = self._steps(info, ctx)
-            if np.ndim(steps) == 0:
-                k = k.astype(np.float32)
-                out.append((k + np.sign(k) * shift) * steps)
-            else:
-                flat = _dequantize(np.ascontiguousarray(info.flat(k)), info.flat(steps), shift)
-                out.append(info.unflat(flat))
+            step = base_step(ctx.quality) * (self.chroma if info.role == "chroma" else 1.0) * ctx.sample_scale
+            table, steps = _band_table(info.bands, step)
+            flat = np.ascontiguousarray(info.flat(np.asarray(k, np.int32)))
+            own = ctx.reuse_planes or not np.may_share_memory(flat, k)
+            res = flat.view(np.float32) if own and flat.flags.writeable else np.empty(flat.shape, np.float32)
+            single = bool(np.all(steps == steps[0]))
+            run(_dequantize_bands, [(flat, table, steps, shift, single, res, b0, b1)
+                                    for b0, b1 in spans(len(table), 1)])
+            out.append(info.unflat(res))
         return out
 
 
@@ -121,45 +124,71 @@ def _band_table(bands, step):
     return table.reshape(-1, 4), steps[order]
 
 
+_WEAK = 1 << 29  # an index of magnitude 1 that the isolated rounding would make 0
+_LONE = 1 << 28  # ... and that has no non-zero neighbour: it becomes 0
+
+
 @kernel(cache=True, nogil=True)
 def _quantize_bands(c, table, steps, rounding, isolated, drop, q, b0, b1):
     """Bands ``b0:b1`` of ``table``: ``q = sign(c) * floor(|c| / step + rounding)``, in
     float32 as numpy computed it; then (``drop``), in a band that is not tiled, an index
     of magnitude 1 whose 8 neighbours are all 0 is quantized again with ``isolated``.
-    One pass and no temporaries (numpy and cv2.boxFilter: ~6 ms and 5 arrays the size of
-    a plane for a Kodak image)."""
+    ``q`` may be ``c``'s own buffer (viewed as int32): each coefficient is read once,
+    before its index is written, and what the second rounding needs is kept as a flag
+    (numpy and cv2.boxFilter took ~6 ms and 5 arrays the size of a plane for a Kodak
+    image)."""
     for bi in range(b0, b1):
         off, h, w, tiled = table[bi, 0], table[bi, 1], table[bi, 2], table[bi, 3]
         step = steps[bi]
+        mark = drop and not tiled
         for i in range(off, off + h * w):
-            q[i] = np.int32(np.floor(abs(c[i]) / step + rounding))
-        if drop and not tiled:
-            for y in range(h):  # mark the lone ones (-1: still non-zero for their neighbours)
-                for x in range(w):
-                    i = off + y * w + x
-                    if q[i] != 1:
-                        continue
-                    alone = True
-                    for yy in range(max(y - 1, 0), min(y + 2, h)):
-                        for xx in range(max(x - 1, 0), min(x + 2, w)):
-                            if (yy != y or xx != x) and q[off + yy * w + xx] != 0:
-                                alone = False
-                    if alone:
-                        q[i] = -1
-            for i in range(off, off + h * w):
-                if q[i] == -1:
-                    q[i] = np.int32(np.floor(abs(c[i]) / step + isolated))
+            v = c[i]
+            a = abs(v) / step
+            m = np.int32(np.floor(a + rounding))
+            if mark and m == 1 and np.floor(a + isolated) == 0:
+                m = 1 | _WEAK
+            if v < 0:
+                m = -m
+            elif not v > 0:  # zero (and NaN, as numpy's sign gives)
+                m = 0
+            q[i] = m
+        if not mark:
+            continue
+        for y in range(h):  # a weak one with no non-zero neighbour (weak ones count as non-zero)
+            for x in range(w):
+                i = off + y * w + x
+                if not abs(q[i]) & _WEAK:
+                    continue
+                alone = True
+                for yy in range(max(y - 1, 0), min(y + 2, h)):
+                    for xx in range(max(x - 1, 0), min(x + 2, w)):
+                        if (yy != y or xx != x) and q[off + yy * w + xx] != 0:
+                            alone = False
+                if alone:
+                    q[i] = _LONE if q[i] > 0 else -_LONE
         for i in range(off, off + h * w):
-            if c[i] < 0:
-                q[i] = -q[i]
-            elif not c[i] > 0:  # zero (and NaN, as numpy's sign gives)
+            m = abs(q[i])
+            if m & _LONE:
                 q[i] = 0
+            elif m & _WEAK:
+                q[i] = 1 if q[i] > 0 else -1
 
 
 @kernel(cache=True, nogil=True)
-def _dequantize(k, steps, shift):
-    out = np.empty(k.shape, np.float32)
-    for i in range(len(k)):
-        v = k[i]
-        out[i] = 0.0 if v == 0 else (v + shift if v > 0 else v - shift) * steps[i]
-    return out
+def _dequantize_bands(k, table, steps, shift, single, out, b0, b1):
+    """Bands ``b0:b1``: ``out = (k + sign(k) * shift) * step`` (0 for 0), in float64 or,
+    ``single``, in float32 (as the two paths of format 1's decoder did: one step for
+    every band in numpy float32, a step per band in float64); ``out`` may be ``k``'s own
+    buffer viewed as float32."""
+    for bi in range(b0, b1):
+        off, n = table[bi, 0], table[bi, 1] * table[bi, 2]
+        step = steps[bi]
+        for i in range(off, off + n):
+            v = k[i]
+            if v == 0:
+                out[i] = 0.0
+            elif single:
+                f = np.float32(v)
+                out[i] = (f + shift if v > 0 else f - shift) * step
+            else:
+                out[i] = (v + shift if v > 0 else v - shift) * step

@@ -42,7 +42,7 @@ class _Wavelet(Stage):
                 raise CodecError(f"{self.name} needs integer planes; use a reversible colour stage (rct)")
             h, w = p.shape
             levels = self.levels if self.levels else auto_levels(*layout[0].shape)
-            out.append(WaveletPlan((h, w), self._engine(), levels, self._mode()))
+            out.append(_plan((h, w), self._engine(), levels, self._mode()))
         return out
 
     def layout(self, planes):
@@ -56,13 +56,21 @@ class _Wavelet(Stage):
     # split); a large plane's passes are split inside instead (_threads.SPLIT_SAMPLES).
     def encode(self, planes, layout, ctx):
         cast = np.int32 if self.integer else np.float32
-        return _per_plane(lambda p, plan: plan.forward(np.asarray(p).astype(cast, copy=False)), planes,
-                          self.plans(layout))
+        reuse = ctx.reuse_planes
+        return _per_plane(lambda p, plan: plan.forward(np.asarray(p).astype(cast, copy=False), in_place=reuse),
+                          planes, self.plans(layout))
 
     def decode(self, planes, layout, ctx):
         r = ctx.reduce_levels
         cast = np.int32 if self.integer else np.float32
-        return _per_plane(lambda c, plan: plan.inverse(c.astype(cast, copy=False), r), planes, self.plans(layout))
+        reuse = ctx.reuse_planes
+        return _per_plane(lambda c, plan: plan.inverse(c.astype(cast, copy=False), r, in_place=reuse), planes,
+                          self.plans(layout))
+
+
+@lru_cache(maxsize=64)
+def _plan(shape, engine, levels, mode) -> WaveletPlan:
+    return WaveletPlan(shape, engine, levels, mode)  # immutable once made
 
 
 def _per_plane(fn, planes, plans) -> list:

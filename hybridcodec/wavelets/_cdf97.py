@@ -213,13 +213,21 @@ def _rows(fn, a, b, c, h):
     run(fn, [(a, b, c, r0, r1, _C) for r0, r1 in spans(h, 16, pieces)])
 
 
-def forward(plane: np.ndarray, bands, levels: int, flat: np.ndarray, kernels=None, dtype=np.float32) -> None:
-    """Write the ``levels``-deep transform of a float32 plane into the band-major
-    ``flat`` vector (``bands``: the plan's bands, LL first, then each level from the
-    coarsest: HL, LH, HH).  ``kernels`` and ``dtype``: another wavelet's (the 5/3's)."""
+def forward(plane: np.ndarray, bands, levels: int, flat: np.ndarray | None, kernels=None,
+            dtype=np.float32) -> np.ndarray:
+    """The ``levels``-deep transform of a float32 plane as a band-major flat vector
+    (``bands``: the plan's bands, LL first, then each level from the coarsest: HL, LH,
+    HH), written into ``flat``; or, with ``flat=None``, into the plane's own buffer
+    (the first horizontal pass frees it) when the plane is C-contiguous in ``dtype``.
+    ``kernels`` and ``dtype``: another wavelet's (the 5/3's)."""
     h_an, v_an, _, _ = kernels or _KERNELS
     ll = np.ascontiguousarray(plane, dtype=dtype)
+    if flat is None:
+        flat = ll.reshape(-1) if ll is plane or ll.base is None else np.empty(ll.size, dtype)
     view = {(b.level, b.orient): flat[b.offset : b.offset + b.size].reshape(b.shape) for b in bands}
+    if levels == 0:
+        view[(0, "LL")][:] = ll
+        return flat
     for level in range(1, levels + 1):
         h, w = ll.shape
         lo = np.empty((h, -(-w // 2)), dtype)
@@ -229,13 +237,14 @@ def forward(plane: np.ndarray, bands, levels: int, flat: np.ndarray, kernels=Non
         _cols(v_an, lo, nxt, view[(level, "LH")], lo.shape[1])
         _cols(v_an, hi, view[(level, "HL")], view[(level, "HH")], hi.shape[1])
         ll = nxt
-    if levels == 0:
-        view[(0, "LL")][:] = ll
+    return flat
 
 
-def inverse(flat: np.ndarray, bands, levels: int, skip: int, kernels=None, dtype=np.float32) -> np.ndarray:
+def inverse(flat: np.ndarray, bands, levels: int, skip: int, kernels=None, dtype=np.float32,
+            in_place: bool = False) -> np.ndarray:
     """The plane from its band-major float32 coefficients, leaving out the ``skip``
-    finest levels (a reduced-size image)."""
+    finest levels (a reduced-size image).  ``in_place``: the last pass writes the plane
+    into ``flat``'s buffer (every band has been read by then)."""
     _, _, h_syn, v_syn = kernels or _KERNELS
     view = {(b.level, b.orient): flat[b.offset : b.offset + b.size].reshape(b.shape) for b in bands}
     ll = np.ascontiguousarray(view[(levels, "LL")])
@@ -245,6 +254,10 @@ def inverse(flat: np.ndarray, bands, levels: int, skip: int, kernels=None, dtype
         hi = np.empty((hl.shape[0] + hh.shape[0], hl.shape[1]), dtype)
         _cols(v_syn, ll, lh, lo, lo.shape[1])
         _cols(v_syn, hl, hh, hi, hi.shape[1])
-        ll = np.empty((lo.shape[0], lo.shape[1] + hi.shape[1]), dtype)
+        shape = (lo.shape[0], lo.shape[1] + hi.shape[1])
+        if in_place and level == skip + 1 and flat.flags.c_contiguous:
+            ll = flat[: shape[0] * shape[1]].reshape(shape)
+        else:
+            ll = np.empty(shape, dtype)
         _rows(h_syn, lo, hi, ll, ll.shape[0])
     return ll

@@ -119,9 +119,9 @@ def _h_synthesize(lo, hi, x, r0, r1, k):
 _KERNELS = (_h_analyze, _v_analyze, _h_synthesize, _v_synthesize)
 
 
-def forward(plane: np.ndarray, bands, levels: int, flat: np.ndarray) -> None:
-    _cdf97.forward(plane, bands, levels, flat, _KERNELS, np.int32)
+def forward(plane: np.ndarray, bands, levels: int, flat: np.ndarray | None) -> np.ndarray:
+    return _cdf97.forward(plane, bands, levels, flat, _KERNELS, np.int32)
 
 
-def inverse(flat: np.ndarray, bands, levels: int, skip: int) -> np.ndarray:
-    return _cdf97.inverse(flat, bands, levels, skip, _KERNELS, np.int32)
+def inverse(flat: np.ndarray, bands, levels: int, skip: int, in_place: bool = False) -> np.ndarray:
+    return _cdf97.inverse(flat, bands, levels, skip, _KERNELS, np.int32, in_place)

@@ -94,14 +94,15 @@ class WaveletPlan:
         """How many leading bands an image reduced by ``2**reduce_levels`` needs."""
         return 1 + 3 * (self.levels - min(reduce_levels, self.levels))
 
-    def forward(self, plane: np.ndarray, use_kernels: bool = True) -> np.ndarray:
+    def forward(self, plane: np.ndarray, use_kernels: bool = True, in_place: bool = False) -> np.ndarray:
         """The band-major coefficients of a plane (``use_kernels=False``: the lifting in
-        numpy, the reference the numba kernels equal)."""
-        flat = np.empty(self.size, dtype=np.int32 if self.engine == "legall53" else np.float32)
+        numpy, the reference the numba kernels equal).  ``in_place``: the coefficients
+        may go into the plane's own buffer (the plane is then overwritten)."""
         kernels = self._kernels(plane.dtype) if use_kernels else None
         if kernels is not None:  # numba kernels, the same result as the numpy lifting
-            kernels.forward(plane, self.bands, self.levels, flat)
-            return flat
+            reuse = in_place and plane.flags.c_contiguous and plane.flags.writeable and plane.size == self.size
+            return kernels.forward(plane, self.bands, self.levels, None if reuse else np.empty(self.size, plane.dtype))
+        flat = np.empty(self.size, dtype=np.int32 if self.engine == "legall53" else np.float32)
         if self.lifting:
             ll, details = plane, []
             for _ in range(self.levels):
@@ -137,13 +138,15 @@ class WaveletPlan:
         b = self.bands[i]
         return flat[b.offset : b.offset + b.size].reshape(b.shape)
 
-    def inverse(self, flat: np.ndarray, reduce_levels: int = 0, use_kernels: bool = True) -> np.ndarray:
+    def inverse(self, flat: np.ndarray, reduce_levels: int = 0, use_kernels: bool = True,
+                in_place: bool = False) -> np.ndarray:
         """Reconstruct, skipping the ``reduce_levels`` finest levels; a skipped level halves
-        each side (rounding up) and, with unit-DC-gain low-pass, keeps the pixel scale."""
+        each side (rounding up) and, with unit-DC-gain low-pass, keeps the pixel scale.
+        ``in_place``: the plane may be written over ``flat``."""
         r = min(reduce_levels, self.levels)
         kernels = self._kernels(flat.dtype) if use_kernels else None
         if kernels is not None:
-            return kernels.inverse(flat, self.bands, self.levels, r)
+            return kernels.inverse(flat, self.bands, self.levels, r, in_place=in_place and flat.flags.writeable)
         if self.lifting:
             ll = self._band(flat, 0)
             for j in range(self.levels, r, -1):
