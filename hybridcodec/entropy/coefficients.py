@@ -33,8 +33,8 @@ from .._jit import kernel
 import numpy as np
 
 from .._threads import run, submit, threads
-from .range_coder import (ENC_START, dec_bit, dec_direct, dec_start, enc_bit, enc_direct, enc_finish,
-                          new_probs)
+from .range_coder import (TOP, ENC_START, dec_bit, dec_direct, dec_start, enc_direct, enc_finish,
+                          enc_renorm, enc_step, new_probs)
 
 __all__ = ["N_CLASSES", "ROW", "LIMIT", "encode_bands", "decode_bands", "encode_streams", "decode_streams", "streams", "OK", "ERR_TRUNCATED", "ERR_RANGE"]
 
@@ -174,7 +174,9 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
                 else:
                     r = np.int64(coef[i]) - p
                     nz = 1 if r != 0 else 0
-                    low, rng, cache, csize, pos = enc_bit(low, rng, cache, csize, pos, out, probs, c, nz)
+                    low, rng = enc_step(low, rng, probs, c, nz)
+                    if rng < TOP:
+                        low, rng, cache, csize, pos = enc_renorm(low, rng, cache, csize, pos, out)
                 if nz == 0:
                     if pred:
                         res[j] = 0
@@ -196,7 +198,9 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
                         more, code, drng, dpos = dec_bit(code, drng, dpos, buf, probs, mctx + k - 1)
                     else:
                         more = 1 if m > k else 0
-                        low, rng, cache, csize, pos = enc_bit(low, rng, cache, csize, pos, out, probs, mctx + k - 1, more)
+                        low, rng = enc_step(low, rng, probs, mctx + k - 1, more)
+                        if rng < TOP:
+                            low, rng, cache, csize, pos = enc_renorm(low, rng, cache, csize, pos, out)
                     if more == 0:
                         break
                     k += 1
@@ -221,8 +225,9 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
                         while (e1 >> (n + 1)) > 0:
                             n += 1
                         for jj in range(n + 1):
-                            low, rng, cache, csize, pos = enc_bit(low, rng, cache, csize, pos, out, probs,
-                                                                  base + _EG0 + min(jj, NEG - 1), 1 if jj < n else 0)
+                            low, rng = enc_step(low, rng, probs, base + _EG0 + min(jj, NEG - 1), 1 if jj < n else 0)
+                            if rng < TOP:
+                                low, rng, cache, csize, pos = enc_renorm(low, rng, cache, csize, pos, out)
                         low, rng, cache, csize, pos = enc_direct(low, rng, cache, csize, pos, out,
                                                                  e1 & ((np.int64(1) << n) - 1), n)
                 elif decoding:
@@ -237,7 +242,9 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
                         return ERR_RANGE
                     coef[i] = v
                 else:
-                    low, rng, cache, csize, pos = enc_bit(low, rng, cache, csize, pos, out, probs, c, 1 if r < 0 else 0)
+                    low, rng = enc_step(low, rng, probs, c, 1 if r < 0 else 0)
+                    if rng < TOP:
+                        low, rng, cache, csize, pos = enc_renorm(low, rng, cache, csize, pos, out)
                 if pred:
                     res[j] = r
                 vww = vw
