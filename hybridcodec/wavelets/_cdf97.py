@@ -161,11 +161,13 @@ def _h_analyze(x, lo, hi, r0, r1, k):
     """Rows ``r0:r1``: each row of ``x`` to its low-pass and high-pass halves."""
     k0, k1, k2, k3, k4, k5 = k[0], k[1], k[2], k[3], k[4], k[5]  # scalars: stores cannot alias them
     ns, nd = lo.shape[1], hi.shape[1]
+    xr = np.empty(ns + nd, x.dtype)
     for row in range(r0, r1):
         if nd == 0:
             copy_row(x, lo, row)
             continue
-        s, d, xr = lo[row], hi[row], x[row]
+        xr[:] = x[row]  # the row first: ``lo`` may lie over ``x`` (forward in place, top down)
+        s, d = lo[row], hi[row]
         for i in range(ns):
             s[i] = xr[2 * i]
         for i in range(nd):
@@ -183,7 +185,8 @@ def _h_synthesize(lo, hi, x, r0, r1, k):
     ns, nd = lo.shape[1], hi.shape[1]
     s = np.empty(ns, np.float32)
     d = np.empty(max(nd, 1), np.float32)[:nd]
-    for row in range(r0, r1):
+    for t in range(abs(r1 - r0)):  # rows r0:r1, or (r0 > r1) rows r0 - 1 down to r1
+        row = r0 + t if r0 <= r1 else r0 - 1 - t
         if nd == 0:
             copy_row(lo, x, row)
             continue
@@ -222,17 +225,28 @@ def forward(plane: np.ndarray, bands, levels: int, flat: np.ndarray | None, kern
     ``kernels`` and ``dtype``: another wavelet's (the 5/3's)."""
     h_an, v_an, _, _ = kernels or _KERNELS
     ll = np.ascontiguousarray(plane, dtype=dtype)
-    if flat is None:
+    own = flat is None
+    if own:
         flat = ll.reshape(-1) if ll is plane or ll.base is None else np.empty(ll.size, dtype)
     view = {(b.level, b.orient): flat[b.offset : b.offset + b.size].reshape(b.shape) for b in bands}
     if levels == 0:
         view[(0, "LL")][:] = ll
         return flat
+    h0, w0 = ll.shape
+    tight = own and levels > 1 and w0 > 1 and h0 * -(-w0 // 2) <= _offset(bands, 1, "LH")
     for level in range(1, levels + 1):
         h, w = ll.shape
-        lo = np.empty((h, -(-w // 2)), dtype)
         hi = np.empty((h, w // 2), dtype)
-        _rows(h_an, ll, lo, hi, h)
+        if tight and level == 1:
+            # in place: the low half goes over the plane's own rows (top down, each row
+            # copied first), where the coarser bands and HL go once it is read; LH,
+            # which the low half's vertical pass writes, lies past it (temporaries of 3
+            # bytes a sample instead of 5, measured at 6000x4000)
+            lo = flat[: h * -(-w // 2)].reshape(h, -(-w // 2))
+            h_an(ll, lo, hi, 0, h, _C)  # one thread
+        else:
+            lo = np.empty((h, -(-w // 2)), dtype)
+            _rows(h_an, ll, lo, hi, h)
         nxt = view[(level, "LL")] if level == levels else np.empty((-(-h // 2), lo.shape[1]), dtype)
         _cols(v_an, lo, nxt, view[(level, "LH")], lo.shape[1])
         _cols(v_an, hi, view[(level, "HL")], view[(level, "HH")], hi.shape[1])
@@ -250,14 +264,28 @@ def inverse(flat: np.ndarray, bands, levels: int, skip: int, kernels=None, dtype
     ll = np.ascontiguousarray(view[(levels, "LL")])
     for level in range(levels, skip, -1):
         hl, lh, hh = (np.ascontiguousarray(view[(level, o)]) for o in ("HL", "LH", "HH"))
-        lo = np.empty((ll.shape[0] + lh.shape[0], ll.shape[1]), dtype)
         hi = np.empty((hl.shape[0] + hh.shape[0], hl.shape[1]), dtype)
-        _cols(v_syn, ll, lh, lo, lo.shape[1])
         _cols(v_syn, hl, hh, hi, hi.shape[1])
+        lo_shape = (ll.shape[0] + lh.shape[0], ll.shape[1])
+        last = in_place and level == skip + 1 and flat.flags.c_contiguous
+        # the last level of a full decode in place: the low half goes where the coarser
+        # bands and HL were (all read by now, and before LH, which it reads), and the
+        # rows, bottom up, over everything (a row never covers a lower half's row still
+        # to be read): temporaries of 2 bytes a sample instead of 4 (measured at 6000x4000)
+        tight = (last and skip == 0 and levels > 1 and lo_shape[0] * lo_shape[1] <= _offset(bands, level, "LH"))
+        lo = flat[: lo_shape[0] * lo_shape[1]].reshape(lo_shape) if tight else np.empty(lo_shape, dtype)
+        _cols(v_syn, ll, lh, lo, lo.shape[1])
         shape = (lo.shape[0], lo.shape[1] + hi.shape[1])
-        if in_place and level == skip + 1 and flat.flags.c_contiguous:
+        if last:
             ll = flat[: shape[0] * shape[1]].reshape(shape)
         else:
             ll = np.empty(shape, dtype)
-        _rows(h_syn, lo, hi, ll, ll.shape[0])
+        if tight:
+            h_syn(lo, hi, ll, ll.shape[0], 0, _C)  # one thread, bottom up
+        else:
+            _rows(h_syn, lo, hi, ll, ll.shape[0])
     return ll
+
+
+def _offset(bands, level, orient) -> int:
+    return next(b.offset for b in bands if (b.level, b.orient) == (level, orient))

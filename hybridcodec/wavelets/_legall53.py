@@ -83,11 +83,13 @@ def _v_synthesize(lo, hi, x, c0, c1, k):
 @kernel(cache=True, nogil=True)
 def _h_analyze(x, lo, hi, r0, r1, k):
     ns, nd = lo.shape[1], hi.shape[1]
+    xr = np.empty(ns + nd, x.dtype)
     for row in range(r0, r1):
         if nd == 0:
             copy_row(x, lo, row)
             continue
-        s, d, xr = lo[row], hi[row], x[row]
+        xr[:] = x[row]  # the row first: ``lo`` may lie over ``x`` (forward in place, top down)
+        s, d = lo[row], hi[row]
         for i in range(ns):
             s[i] = xr[2 * i]
         for i in range(nd):
@@ -101,7 +103,8 @@ def _h_synthesize(lo, hi, x, r0, r1, k):
     ns, nd = lo.shape[1], hi.shape[1]
     s = np.empty(ns, lo.dtype)
     d = np.empty(max(nd, 1), lo.dtype)[:nd]
-    for row in range(r0, r1):
+    for t in range(abs(r1 - r0)):  # rows r0:r1, or (r0 > r1) rows r0 - 1 down to r1
+        row = r0 + t if r0 <= r1 else r0 - 1 - t
         if nd == 0:
             copy_row(lo, x, row)
             continue
