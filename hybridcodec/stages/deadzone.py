@@ -137,21 +137,24 @@ def _quantize_bands(c, table, steps, rounding, isolated, drop, q, b0, b1):
     before its index is written, and what the second rounding needs is kept as a flag
     (numpy and cv2.boxFilter took ~6 ms and 5 arrays the size of a plane for a Kodak
     image)."""
+    buf = np.empty(1024, np.int32)
     for bi in range(b0, b1):
         off, h, w, tiled = table[bi, 0], table[bi, 1], table[bi, 2], table[bi, 3]
         step = steps[bi]
         mark = drop and not tiled
-        for i in range(off, off + h * w):
-            v = c[i]
-            a = abs(v) / step
-            m = np.int32(np.floor(a + rounding))
-            if mark and m == 1 and np.floor(a + isolated) == 0:
-                m = 1 | _WEAK
-            if v < 0:
-                m = -m
-            elif not v > 0:  # zero (and NaN, as numpy's sign gives)
-                m = 0
-            q[i] = m
+        for s0 in range(off, off + h * w, 1024):  # through a small buffer: q may be c (see _dequantize_bands)
+            n = min(1024, off + h * w - s0)
+            src = c[s0 : s0 + n]
+            for i in range(n):  # no branches: a coefficient's sign is a coin toss, even where its index is 0
+                v = src[i]
+                a = abs(v) / step
+                m = np.int32(np.floor(a + rounding))
+                weak = mark & (m == 1) & (np.floor(a + isolated) == 0)  # &, not and: no branches
+                sgn = np.int32(v > 0) - np.int32(v < 0)  # 0 for zero and NaN, as numpy's sign gives
+                buf[i] = (m + np.int32(weak) * _WEAK) * sgn
+            dst = q[s0 : s0 + n]
+            for i in range(n):
+                dst[i] = buf[i]
         if not mark:
             continue
         for y in range(h):  # a weak one with no non-zero neighbour (weak ones count as non-zero)
@@ -159,11 +162,15 @@ def _quantize_bands(c, table, steps, rounding, isolated, drop, q, b0, b1):
                 i = off + y * w + x
                 if not abs(q[i]) & _WEAK:
                     continue
-                alone = True
-                for yy in range(max(y - 1, 0), min(y + 2, h)):
-                    for xx in range(max(x - 1, 0), min(x + 2, w)):
-                        if (yy != y or xx != x) and q[off + yy * w + xx] != 0:
-                            alone = False
+                if 0 < y < h - 1 and 0 < x < w - 1:  # inside: the 8 neighbours OR-ed, no branches
+                    alone = (q[i - w - 1] | q[i - w] | q[i - w + 1] | q[i - 1] | q[i + 1] | q[i + w - 1] | q[i + w]
+                             | q[i + w + 1]) == 0
+                else:
+                    alone = True
+                    for yy in range(max(y - 1, 0), min(y + 2, h)):
+                        for xx in range(max(x - 1, 0), min(x + 2, w)):
+                            if (yy != y or xx != x) and q[off + yy * w + xx] != 0:
+                                alone = False
                 if alone:
                     q[i] = _LONE if q[i] > 0 else -_LONE
         for i in range(off, off + h * w):
@@ -179,16 +186,25 @@ def _dequantize_bands(k, table, steps, shift, single, out, b0, b1):
     """Bands ``b0:b1``: ``out = (k + sign(k) * shift) * step`` (0 for 0), in float64 or,
     ``single``, in float32 (as the two paths of format 1's decoder did: one step for
     every band in numpy float32, a step per band in float64); ``out`` may be ``k``'s own
-    buffer viewed as float32."""
+    buffer viewed as float32.  Runs of 1024 go through a small buffer, so that neither
+    loop reads and writes one array (the compiler then vectorizes both: 2.7 -> 0.5 ms for
+    a Kodak image's 1.2 M coefficients, measured in place)."""
+    buf = np.empty(1024, np.float32)
     for bi in range(b0, b1):
         off, n = table[bi, 0], table[bi, 1] * table[bi, 2]
         step = steps[bi]
-        for i in range(off, off + n):
-            v = k[i]
-            if v == 0:
-                out[i] = 0.0
-            elif single:
-                f = np.float32(v)
-                out[i] = (f + shift if v > 0 else f - shift) * step
+        for s0 in range(off, off + n, 1024):
+            m = min(1024, off + n - s0)
+            src = k[s0 : s0 + m]
+            if single:
+                for i in range(m):
+                    v = src[i]
+                    f = np.float32(v)
+                    buf[i] = 0.0 if v == 0 else (f + shift if v > 0 else f - shift) * step
             else:
-                out[i] = (v + shift if v > 0 else v - shift) * step
+                for i in range(m):
+                    v = src[i]
+                    buf[i] = 0.0 if v == 0 else (v + shift if v > 0 else v - shift) * step
+            dst = out[s0 : s0 + m]
+            for i in range(m):
+                dst[i] = buf[i]
