@@ -42,13 +42,18 @@ def test_lifting_kernels_equal_numpy_lifting_bit_for_bit(engine, h, w, levels, s
         assert levels <= skip or np.shares_memory(out, coefs)
 
 
+def _first_planes(spec, h, w, quality, seed):
+    """A pipeline, a test image, its layouts, a fresh context and the first stage's planes."""
+    pipe = hybridcodec.Pipeline(spec)
+    img = smooth_image(h, w, seed=seed)
+    layouts = pipe.layouts(h, w, 3)
+    ctx = pipe.context(w, h, 3, quality)
+    return pipe, img, layouts, ctx, pipe.forward[0].encode_samples(img, layouts[0], ctx)
+
+
 @pytest.mark.parametrize("spec", ["wavelet", "lossless", "ycbcr(subsampling=444)|dwt|deadzone|arith", "baseline"])
 def test_stages_leave_their_inputs_alone_unless_the_runner_allows(spec):
-    pipe = hybridcodec.Pipeline(spec)
-    img = smooth_image(37, 50, seed=3)
-    layouts = pipe.layouts(37, 50, 3)
-    ctx = pipe.context(50, 37, 3, 70)
-    planes = pipe.forward[0].encode_samples(img, layouts[0], ctx)
+    pipe, img, layouts, ctx, planes = _first_planes(spec, 37, 50, 70, seed=3)
     stack = []
     for stage, layout in zip(pipe.forward[1:], layouts[1:]):
         before = [np.array(p, copy=True) for p in planes]
@@ -177,11 +182,7 @@ def _numpy_deadzone(stage, c, info, ctx):
                                   "ycbcr(subsampling=420)|dct(block=8)|deadzone(isolated=0.2)|arith",
                                   "dwt(levels=3)|deadzone(rounding=0.5,chroma=2)|arith"])
 def test_deadzone_kernel_matches_numpy(spec):
-    pipe = hybridcodec.Pipeline(spec)
-    img = smooth_image(45, 70, seed=9)
-    layouts = pipe.layouts(45, 70, 3)
-    ctx = pipe.context(70, 45, 3, 60)
-    planes = pipe.forward[0].encode_samples(img, layouts[0], ctx)
+    pipe, _, layouts, ctx, planes = _first_planes(spec, 45, 70, 60, seed=9)
     for stage, layout in zip(pipe.forward[1:], layouts[1:]):
         if stage.name == "deadzone":
             for c, info in zip(planes, layout):
