@@ -119,7 +119,8 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
     # per row, what is known before the row is coded: the activity of the row(s) above
     # (up), the significance context base from the references (sbase), their activity
     # (pcs) and the sign of N (sns); the serial loop then adds only W and WW (measured on
-    # 6 Kodak images, wavelet q75, one thread: decode 23.3 -> 17.1 ns per coefficient)
+    # 6 Kodak images, wavelet q75, one thread: decode 23.3 -> 17.1 ns per coefficient; the
+    # row loops on 1-D runs indexed from 0, 18.4 -> 16.5 ns, encode 20.4 -> 18.4)
     up = np.empty(big_w, np.int64)
     sbase = np.empty(big_w, np.int64)
     pcs = np.empty(big_w, np.int64)
@@ -134,24 +135,28 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
         nb = res if pred else coef[off : off + h * w]
         for y in range(h):
             row = y * w
+            rr = refs[row : row + w]  # 1-D runs indexed from 0: no negative-index checks, loops vectorize
             for x in range(w):
-                pc = np.int64(refs[row + x])
+                pc = np.int64(rr[x])
                 pcs[x] = pc
                 sbase[x] = base + _SIG0 + qpar[min(pc, 15)] * 3
                 up[x] = 0
                 sns[x] = 0
             if y > 0:
+                n1 = nb[row - w : row]
                 for x in range(w):
-                    v = nb[row - w + x]
+                    v = n1[x]
                     up[x] = 2 * abs(v)
                     sns[x] = (v > 0) - (v < 0)
-                for x in range(1, w):
-                    up[x] += abs(nb[row - w + x - 1])
+                u1, u0, n1r = up[1:w], up[: w - 1], n1[1:w]
                 for x in range(w - 1):
-                    up[x] += abs(nb[row - w + x + 1])
+                    u1[x] += abs(n1[x])
+                for x in range(w - 1):
+                    u0[x] += abs(n1r[x])
                 if y > 1:
+                    n2 = nb[row - 2 * w : row - w]
                     for x in range(w):
-                        up[x] += abs(nb[row - 2 * w + x])
+                        up[x] += abs(n2[x])
             vw = np.int64(0)  # W and WW as the neighbourhood reads them
             vww = np.int64(0)
             for x in range(w):
