@@ -96,8 +96,9 @@ def ycc_to_rgb_rows(y, cb, cr, m, fy, fx, mid, top, out, r0, r1):
         k0 = iy if fy == 1 else iy >> 1
         k1 = k0 if fy == 1 else (max(k0 - 1, 0) if iy & 1 == 0 else min(k0 + 1, ch - 1))
         if fy == 1:
-            rb[:] = cb[k0]
-            rr[:] = cr[k0]
+            for cx in range(cw):  # a loop, not rb[:] = cb[k0]: that compiles numba's shape-error raising
+                rb[cx] = cb[k0, cx]
+                rr[cx] = cr[k0, cx]
         else:  # vertical blend of the two nearest chroma rows
             for cx in range(cw):
                 rb[cx] = a3 * cb[k0, cx] + a1 * cb[k1, cx]

@@ -166,7 +166,8 @@ def _h_analyze(x, lo, hi, r0, r1, k):
         if nd == 0:
             copy_row(x, lo, row)
             continue
-        xr[:] = x[row]  # the row first: ``lo`` may lie over ``x`` (forward in place, top down)
+        for i in range(ns + nd):  # the row first: ``lo`` may lie over ``x`` (forward in place, top down)
+            xr[i] = x[row, i]
         s, d = lo[row], hi[row]
         for i in range(ns):
             s[i] = xr[2 * i]

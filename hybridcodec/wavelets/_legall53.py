@@ -88,7 +88,8 @@ def _h_analyze(x, lo, hi, r0, r1, k):
         if nd == 0:
             copy_row(x, lo, row)
             continue
-        xr[:] = x[row]  # the row first: ``lo`` may lie over ``x`` (forward in place, top down)
+        for i in range(ns + nd):  # the row first: ``lo`` may lie over ``x`` (forward in place, top down)
+            xr[i] = x[row, i]
         s, d = lo[row], hi[row]
         for i in range(ns):
             s[i] = xr[2 * i]
@@ -108,8 +109,10 @@ def _h_synthesize(lo, hi, x, r0, r1, k):
         if nd == 0:
             copy_row(lo, x, row)
             continue
-        s[:] = lo[row]
-        d[:] = hi[row]
+        for i in range(ns):  # loops, not s[:] = ...: a slice copy compiles numba's shape-error raising (~5 s)
+            s[i] = lo[row, i]
+        for i in range(nd):
+            d[i] = hi[row, i]
         _even(s, d, -1)
         _odd(d, s, 1)
         xr = x[row]
