@@ -33,6 +33,28 @@ def copy_row(src, dst, row):
         dst[row, i] = src[row, i]
 
 
+@kernel(cache=True, inline="always")
+def split_row(x, row, xr, s, d):
+    """Row ``row`` of ``x`` into its even samples ``s`` and odd ones ``d``, through the
+    buffer ``xr`` (``s`` may lie over ``x``: the forward transform in place, top down)."""
+    for i in range(len(xr)):
+        xr[i] = x[row, i]
+    for i in range(len(s)):
+        s[i] = xr[2 * i]
+    for i in range(len(d)):
+        d[i] = xr[2 * i + 1]
+
+
+@kernel(cache=True, inline="always")
+def merge_row(s, d, x, row):
+    """Even samples ``s`` and odd ones ``d`` into row ``row`` of ``x``."""
+    xr = x[row]
+    for i in range(len(s)):
+        xr[2 * i] = s[i]
+    for i in range(len(d)):
+        xr[2 * i + 1] = d[i]
+
+
 # The lifting steps work on 1-D runs (a row's columns c0:c1, or a row's even or odd
 # samples) indexed from 0: numba then drops the negative-index checks and the loops
 # vectorize (measured on a 768 x 512 plane, one thread, horizontal + vertical pass:
@@ -166,13 +188,8 @@ def _h_analyze(x, lo, hi, r0, r1, k):
         if nd == 0:
             copy_row(x, lo, row)
             continue
-        for i in range(ns + nd):  # the row first: ``lo`` may lie over ``x`` (forward in place, top down)
-            xr[i] = x[row, i]
         s, d = lo[row], hi[row]
-        for i in range(ns):
-            s[i] = xr[2 * i]
-        for i in range(nd):
-            d[i] = xr[2 * i + 1]
+        split_row(x, row, xr, s, d)
         _odd(d, s, k0)
         _even(s, d, k1, k4, False)
         _odd(d, s, k2)
@@ -197,11 +214,7 @@ def _h_synthesize(lo, hi, x, r0, r1, k):
         _odd(d, s, n2)
         _even(s, d, n1, k6, False)
         _odd(d, s, n0)
-        xr = x[row]
-        for i in range(ns):
-            xr[2 * i] = s[i]
-        for i in range(nd):
-            xr[2 * i + 1] = d[i]
+        merge_row(s, d, x, row)
 
 
 _KERNELS = (_h_analyze, _v_analyze, _h_synthesize, _v_synthesize)

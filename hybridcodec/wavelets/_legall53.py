@@ -10,7 +10,7 @@ import numpy as np
 
 from .._jit import kernel
 from . import _cdf97
-from ._cdf97 import copy_row, copy_rows
+from ._cdf97 import copy_row, copy_rows, merge_row, split_row
 
 __all__ = ["forward", "inverse"]
 
@@ -88,13 +88,8 @@ def _h_analyze(x, lo, hi, r0, r1, k):
         if nd == 0:
             copy_row(x, lo, row)
             continue
-        for i in range(ns + nd):  # the row first: ``lo`` may lie over ``x`` (forward in place, top down)
-            xr[i] = x[row, i]
         s, d = lo[row], hi[row]
-        for i in range(ns):
-            s[i] = xr[2 * i]
-        for i in range(nd):
-            d[i] = xr[2 * i + 1]
+        split_row(x, row, xr, s, d)
         _odd(d, s, -1)
         _even(s, d, 1)
 
@@ -115,11 +110,7 @@ def _h_synthesize(lo, hi, x, r0, r1, k):
             d[i] = hi[row, i]
         _even(s, d, -1)
         _odd(d, s, 1)
-        xr = x[row]
-        for i in range(ns):
-            xr[2 * i] = s[i]
-        for i in range(nd):
-            xr[2 * i + 1] = d[i]
+        merge_row(s, d, x, row)
 
 
 _KERNELS = (_h_analyze, _v_analyze, _h_synthesize, _v_synthesize)
