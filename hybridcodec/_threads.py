@@ -11,7 +11,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["threads", "run", "submit", "spans", "SPLIT_SAMPLES"]
+__all__ = ["threads", "run", "submit", "in_job", "spans", "SPLIT_SAMPLES"]
 
 #: Work on fewer samples than this stays on one thread: a pass over a Kodak plane
 #: (~0.4 M samples) takes ~0.4 ms, about what handing work to another thread costs on
@@ -70,7 +70,7 @@ def run(fn, jobs) -> list:
     A job that calls ``run`` again runs its own jobs itself, one after another: the
     cores are already busy (and a pool worker waiting on the pool could deadlock)."""
     jobs = list(jobs)
-    if len(jobs) < 2 or threads() < 2 or getattr(_LOCAL, "busy", False):
+    if len(jobs) < 2 or threads() < 2 or in_job():
         return [fn(*job) for job in jobs]
     futures = [_pool().submit(_inside, fn, *job) for job in jobs[1:]]
     first = _inside(fn, *jobs[0])
@@ -78,8 +78,14 @@ def run(fn, jobs) -> list:
 
 
 def submit(fn, *args):
-    """``fn(*args)`` on a pool thread: a future."""
+    """``fn(*args)`` on a pool thread: a future.  Not from inside a job (see
+    :func:`in_job`): a pool worker waiting on the pool could deadlock."""
     return _pool().submit(_inside, fn, *args)
+
+
+def in_job() -> bool:
+    """True inside a job that :func:`run` or :func:`submit` started."""
+    return bool(getattr(_LOCAL, "busy", False))
 
 
 def spans(n: int, min_size: int, pieces: int | None = None) -> list[tuple[int, int]]:

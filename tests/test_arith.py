@@ -191,3 +191,22 @@ def test_a_stream_that_outgrows_its_buffer_is_coded_again_to_the_same_bytes(monk
     assert cmod.encode_bands(coef, rows) == expected
     back, status = cmod.decode_bands(expected, rows, coef.size)
     assert status == cmod.OK and np.array_equal(back, coef)
+
+
+def test_two_stream_decodes_inside_pool_jobs_do_not_wait_on_the_pool():
+    # a decode run as a job of the shared pool must not hand its chroma stream to that
+    # pool (its only worker may be the one waiting): run in a child, with a timeout
+    import subprocess
+    import sys
+
+    code = ("import os; os.environ['HYBRIDCODEC_THREADS'] = '2'\n"
+            "import numpy as np, hybridcodec\n"
+            "from hybridcodec._threads import run\n"
+            "img = (np.arange(48 * 40 * 3) * 7 % 251).astype(np.uint8).reshape(48, 40, 3)\n"
+            "data = hybridcodec.encode(img, preset='wavelet')\n"
+            "want = hybridcodec.decode(data)\n"
+            "outs = run(hybridcodec.decode, [(data,)] * 4)\n"
+            "print(all(np.array_equal(o, want) for o in outs))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "True"

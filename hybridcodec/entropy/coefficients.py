@@ -32,7 +32,7 @@ from __future__ import annotations
 from .._jit import kernel
 import numpy as np
 
-from .._threads import run, submit, threads
+from .._threads import in_job, run, submit, threads
 from .range_coder import (TOP, ENC_START, dec_bit, dec_direct, dec_start, enc_direct, enc_finish,
                           enc_renorm, enc_step, new_probs)
 
@@ -387,7 +387,7 @@ def decode_streams(data: list, bands: np.ndarray, n_coefs: int, n_bands: int | N
     def job(k, t0, t1):
         return _decode_run(bands, groups[k], t0, t1, coef, probs, bufs[k], states[k], _QSIG, _QPAR, _QMAG)
 
-    if len(groups) == 1 or threads() < 2:
+    if len(groups) == 1 or threads() < 2 or in_job():
         status = OK
         for k, g in enumerate(groups):
             status = job(k, 0, len(g)) if status == OK else status
