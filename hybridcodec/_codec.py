@@ -30,12 +30,12 @@ def _pipeline_for(preset, pipeline) -> Pipeline:
         preset = "baseline" if preset is None else preset
         if preset not in PRESETS:
             raise CodecError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
-        return Pipeline(preset)
+        return cached_pipeline(preset)
     if isinstance(pipeline, Pipeline):
         return pipeline
     if not isinstance(pipeline, str):
         raise CodecError(f"pipeline must be a spec string; got {type(pipeline).__name__}")
-    return Pipeline(pipeline)
+    return cached_pipeline(pipeline)
 
 
 def check_quality(quality) -> float:

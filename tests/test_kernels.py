@@ -157,11 +157,15 @@ def test_golden_pattern_through_every_thread_count(monkeypatch):
 
 def _numpy_deadzone(stage, c, info, ctx):
     """The dead-zone quantizer as numpy and OpenCV computed it before its kernel."""
-    from hybridcodec.stages.deadzone import base_step, _band_steps
+    from hybridcodec.stages.deadzone import base_step
 
     step = base_step(ctx.quality) * (stage.chroma if info.role == "chroma" else 1.0) * ctx.sample_scale
-    steps = _band_steps(info.bands, step)
-    steps = steps[0] if steps.size == 1 else info.unflat(steps)
+    per_band = (step / np.sqrt(np.array([b.gain for b in info.bands], np.float64))).astype(np.float32)
+    if np.all(per_band == per_band[0]):
+        steps = per_band[0]
+    else:  # step / sqrt(gain) repeated over each band, in band-major order
+        ordered = sorted(zip((b.offset for b in info.bands), per_band, (b.size for b in info.bands)))
+        steps = info.unflat(np.repeat(np.array([v for _, v, _ in ordered], np.float32), [n for _, _, n in ordered]))
     mag = np.abs(c) / steps
     q = np.floor(mag + np.float32(stage.rounding))
     if stage.isolated < stage.rounding and not all(b.tiled for b in info.bands):

@@ -60,20 +60,16 @@ class DeadZone(Stage):
         check_bands(planes, "deadzone")
         return tuple(p.quantized() for p in planes)
 
-    def _steps(self, info: PlaneInfo, ctx) -> np.ndarray | np.float32:
-        """One step per coefficient, in the plane's own array shape (a scalar when all
-        bands share one)."""
+    def _table(self, info: PlaneInfo, ctx):
+        """The plane's band table and per-band steps (:func:`_band_table`): the quality's
+        step, times ``chroma`` for chroma planes, on the image's sample scale."""
         step = base_step(ctx.quality) * (self.chroma if info.role == "chroma" else 1.0) * ctx.sample_scale
-        steps = _band_steps(info.bands, step)
-        if steps.size == 1:
-            return steps[0]
-        return info.unflat(steps)
+        return _band_table(info.bands, step)
 
     def encode(self, planes, layout, ctx):
         out = []
         for c, info in zip(planes, layout):
-            step = base_step(ctx.quality) * (self.chroma if info.role == "chroma" else 1.0) * ctx.sample_scale
-            table, steps = _band_table(info.bands, step)
+            table, steps = self._table(info, ctx)
             flat = np.ascontiguousarray(info.flat(np.asarray(c, np.float32)))  # a view for flat planes
             own = ctx.reuse_planes or not np.may_share_memory(flat, c)  # a copy made here is ours too
             q = flat.view(np.int32) if own and flat.flags.writeable else np.empty(flat.shape, np.int32)
@@ -88,8 +84,7 @@ class DeadZone(Stage):
         shift = np.float32(self.recon - self.rounding)
         for k, info in zip(planes, layout):
             # bin [|q| - rounding, |q| + 1 - rounding) * step; reconstruct `recon` into it
-            step = base_step(ctx.quality) * (self.chroma if info.role == "chroma" else 1.0) * ctx.sample_scale
-            table, steps = _band_table(info.bands, step)
+            table, steps = self._table(info, ctx)
             flat = np.ascontiguousarray(info.flat(np.asarray(k, np.int32)))
             own = ctx.reuse_planes or not np.may_share_memory(flat, k)
             res = flat.view(np.float32) if own and flat.flags.writeable else np.empty(flat.shape, np.float32)
@@ -101,23 +96,9 @@ class DeadZone(Stage):
 
 
 @lru_cache(maxsize=64)
-def _band_steps(bands, step) -> np.ndarray:
-    """``step / sqrt(gain)`` repeated over each band, in band-major order; one value
-    when every band has the same gain."""
-    gains = np.array([b.gain for b in bands], np.float64)
-    per_band = (step / np.sqrt(gains)).astype(np.float32)
-    if np.all(per_band == per_band[0]):
-        out = per_band[:1]
-    else:
-        ordered = sorted(zip((b.offset for b in bands), per_band, (b.size for b in bands)))
-        out = np.repeat(np.array([v for _, v, _ in ordered], np.float32), [n for _, _, n in ordered])
-    return out  # cached: never written (left writable so that its views compile one kernel variant)
-
-
-@lru_cache(maxsize=64)
 def _band_table(bands, step):
     """Rows (offset, height, width, tiled) of the bands, largest first (so that runs of
-    them balance across threads), and each band's step, as :func:`_band_steps` has them."""
+    them balance across threads), and each band's step: ``step / sqrt(gain)``, in float32."""
     steps = (step / np.sqrt(np.array([b.gain for b in bands], np.float64))).astype(np.float32)
     order = sorted(range(len(bands)), key=lambda i: -bands[i].size)
     table = np.array([(bands[i].offset, *bands[i].shape, int(bands[i].tiled)) for i in order], np.int64)
