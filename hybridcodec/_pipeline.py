@@ -37,6 +37,10 @@ PRESETS: dict[str, tuple[str, str]] = {
         "learned GDN transform with a mean-scale hyperprior, latents coded by arith (on Kodak about 5 % smaller "
         "than with the learned entropy model, learned|rans; plugin hybridcodec-learned)",
     ),
+    "lifting": (
+        "ycbcr(subsampling=444)|lifting|deadzone|arith",
+        "the wavelet preset with learned predict/update steps added to CDF 9/7's lifting (plugin hybridcodec-learned)",
+    ),
     "dcnn": (
         "dcnn|arith",
         "the seed paper's design: conv + pooling + fully connected bottleneck on 32x32 blocks, its bottleneck "

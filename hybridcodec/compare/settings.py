@@ -13,8 +13,9 @@ CLASSICAL = ["baseline", "dct-arith", "wavelet"]
 # deep and mixed pipelines (plugin hybridcodec-learned, with torch): the learned transform
 # (its preset codes the latents with the classical arith), the learned post-filter on it, the
 # same latents coded by the learned hyperprior entropy model, the learned post-filter on the
-# classical wavelet, and the seed paper's block autoencoder
-LEARNED = ["learned", "learned+cnn", "learned|rans", "wavelet+cnn", "dcnn"]
+# classical wavelet, the seed paper's block autoencoder, and the wavelet with learned lifting
+# steps (without and with the post-filter)
+LEARNED = ["learned", "learned+cnn", "learned|rans", "wavelet+cnn", "dcnn", "lifting", "lifting+cnn"]
 
 
 def default_pipelines() -> list:
@@ -24,9 +25,10 @@ def default_pipelines() -> list:
 
     from .._registry import available_stages
 
-    if importlib.util.find_spec("torch") is None or not {"learned", "dcnn", "cnn"} <= set(available_stages()):
+    stages = set(available_stages())
+    if importlib.util.find_spec("torch") is None or not {"learned", "dcnn", "cnn"} <= stages:
         return list(CLASSICAL)
-    return CLASSICAL + LEARNED
+    return CLASSICAL + [p for p in LEARNED if "lifting" in stages or not p.startswith("lifting")]
 
 
 @dataclass

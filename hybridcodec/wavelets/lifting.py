@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["analyze", "synthesize", "KINDS"]
+__all__ = ["analyze", "synthesize", "KINDS", "CDF97"]
 
 # CDF 9/7 lifting constants (T.800 Table F.4); low-pass has unit DC gain.
 _A, _B, _G, _D = -1.586134342059924, -0.052980118572961, 0.882911075530934, 0.443506852043971
 _K = 1.230174104914001
 KINDS = ("cdf97", "legall53")
+CDF97 = (_A, _B, _G, _D, _K)  # for other implementations of the same steps (the learned lifting)
 
 
 def _right(s: np.ndarray, n_out: int) -> np.ndarray:

@@ -1,0 +1,207 @@
+"""The learned lifting wavelet (torch): JPEG 2000's CDF 9/7 lifting, as the ``dwt``
+stage runs it, followed in each 1-D pass of the low-pass branch by a learned predict
+step and a learned update step (small CNNs, as in iWave, Ma et al. 2019):
+
+    d <- d - P(s),  s <- s + U(d)      (analysis, after the 9/7 steps and scaling)
+    s <- s - U(d),  d <- d + P(s)      (synthesis, before them)
+
+P sees the low-pass samples around a high-pass sample in two dimensions (the 9/7
+predicts along one), U the high-pass samples around a low-pass one.  Whatever P and U
+compute, synthesis undoes analysis exactly (up to float rounding) from the same
+coefficients.  Their last layers start at zero, so an untrained network *is* CDF 9/7:
+the same bands, the same sizes and, within float rounding, the same coefficients.
+
+Band order and shapes are those of :class:`hybridcodec.wavelets.subbands.WaveletPlan`
+(engine ``cdf97``): LL, then per level from the coarsest HL, LH, HH.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from hybridcodec.wavelets.lifting import CDF97
+
+__all__ = ["LiftingNet", "analyze", "synthesize"]
+
+_A, _B, _G, _D, _K = CDF97
+IN_SCALE, OUT_SCALE = 1 / 64.0, 16.0  # the low band keeps the pixel scale (+-128); corrections are smaller
+_STRIP = 1 << 18  # samples per network call when coding (activations: 16 MB)
+
+
+class Step(nn.Module):
+    """A learned lifting step: three 3x3 convolutions (ReLU between), last one zero."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.c1, self.c2 = nn.Conv2d(1, channels, 3), nn.Conv2d(channels, channels, 3)
+        self.c3 = nn.Conv2d(channels, 1, 3)
+        nn.init.zeros_(self.c3.weight)
+        nn.init.zeros_(self.c3.bias)
+
+    def forward(self, x: torch.Tensor, n_out: int) -> torch.Tensor:
+        """The correction for ``n_out`` samples along the last axis from ``x`` (N x 1 x H x L)."""
+        if x.shape[-1] < n_out:  # an update of the last low-pass sample: its right neighbour mirrors
+            x = torch.cat([x, x[..., -1:]], dim=-1)
+        h = F.pad(x * IN_SCALE, (3, 3, 3, 3), mode="replicate")
+        rows = h.shape[-2] - 6
+        if torch.is_grad_enabled() or rows * h.shape[-1] <= _STRIP:
+            return self._net(h)[..., :n_out] * OUT_SCALE
+        # coding: a strip of rows at a time (3 rows of context each side), so that the
+        # 16-channel activations stay ~_STRIP * 64 bytes however large the plane
+        step = max(1, _STRIP // h.shape[-1])
+        out = [self._net(h[..., r : min(rows, r + step) + 6, :]) for r in range(0, rows, step)]
+        return torch.cat(out, dim=-2)[..., :n_out] * OUT_SCALE
+
+    def _net(self, h):
+        return self.c3(F.relu(self.c2(F.relu(self.c1(h)))))
+
+
+class LiftingNet(nn.Module):
+    """Learned predict and update steps for the horizontal and the vertical passes,
+    shared by every level and plane."""
+
+    def __init__(self, channels: int = 16):
+        super().__init__()
+        self.channels = channels
+        self.ph, self.uh, self.pv, self.uv = (Step(channels) for _ in range(4))
+
+
+def _pred(s, nd):
+    """s[i] + s[i + 1] for the nd odd samples (the last one mirrored)."""
+    right = s[..., 1 : nd + 1] if nd <= s.shape[-1] - 1 else torch.cat([s[..., 1:], s[..., -1:]], dim=-1)
+    return s[..., :nd] + right
+
+
+def _upd(d, ns):
+    """d[i - 1] + d[i] for the ns even samples (both ends mirrored)."""
+    left = torch.cat([d[..., :1], d[..., : ns - 1]], dim=-1)
+    cur = d[..., :ns] if ns <= d.shape[-1] else torch.cat([d, d[..., -1:]], dim=-1)
+    return left + cur
+
+
+def _analyze(x, p=None, u=None):
+    """One level along the last axis: (low, high)."""
+    if x.shape[-1] < 2:
+        return x, x[..., :0]
+    s, d = x[..., 0::2], x[..., 1::2]
+    ns, nd = s.shape[-1], d.shape[-1]
+    d = d + _A * _pred(s, nd)
+    s = s + _B * _upd(d, ns)
+    d = d + _G * _pred(s, nd)
+    s = s + _D * _upd(d, ns)
+    s, d = s * (1 / _K), d * (_K / 2)
+    if p is not None:
+        d = d - p(s, nd)
+        s = s + u(d, ns)
+    return s, d
+
+
+def _synthesize(s, d, p=None, u=None):
+    """Inverse of :func:`_analyze`."""
+    ns, nd = s.shape[-1], d.shape[-1]
+    if nd == 0:
+        return s
+    if p is not None:
+        s = s - u(d, ns)
+        d = d + p(s, nd)
+    s, d = s * _K, d * (2 / _K)
+    s = s - _D * _upd(d, ns)
+    d = d - _G * _pred(s, nd)
+    s = s - _B * _upd(d, ns)
+    d = d - _A * _pred(s, nd)
+    out = s.new_empty(*s.shape[:-1], ns + nd)
+    out[..., 0::2], out[..., 1::2] = s, d
+    return out
+
+
+def _t(x):
+    return x.transpose(-1, -2)
+
+
+def analyze(x: torch.Tensor, net: LiftingNet | None, levels: int) -> list:
+    """Bands of planes ``x`` (N x 1 x H x W), in WaveletPlan order."""
+    p = (net.ph, net.uh, net.pv, net.uv) if net is not None else (None,) * 4
+    ll, details = x, []
+    for _ in range(levels):
+        lo, hi = _analyze(ll, p[0], p[1])
+        ll, lh = (_t(b) for b in _analyze(_t(lo), p[2], p[3]))
+        hl, hh = (_t(b) for b in _analyze(_t(hi)))
+        details.append((hl, lh, hh))
+    return [ll] + [b for level in reversed(details) for b in level]
+
+
+def synthesize(bands: list, net: LiftingNet | None, levels: int, reduce_levels: int = 0) -> torch.Tensor:
+    """Planes from bands (WaveletPlan order), skipping the ``reduce_levels`` finest levels."""
+    p = (net.ph, net.uh, net.pv, net.uv) if net is not None else (None,) * 4
+    ll = bands[0]
+    for j in range(levels, min(reduce_levels, levels), -1):
+        k = 1 + 3 * (levels - j)
+        hl, lh, hh = bands[k : k + 3]
+        lo = _t(_synthesize(_t(ll), _t(lh), p[2], p[3]))
+        hi = _t(_synthesize(_t(hl), _t(hh)))
+        ll = _synthesize(lo, hi, p[0], p[1])
+    return ll
+
+
+# -- training: the rate-distortion loss of ``train transform --model lifting`` ----------
+
+TRAIN_LEVELS = 4  # on 96-pixel crops: a 6 x 6 low band, as a Kodak image's at 5 levels
+LOG2_STEP_RANGE = (1.7, 9.0)  # deadzone base steps of quality 95 down to 3: the compare sweep
+_RGB_TO_YCC = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))  # ycbcr's
+
+
+RATE_SCALE, SIGNIFICANCE_BITS = 1.0, 1.0
+
+
+def rate_proxy(a: torch.Tensor) -> torch.Tensor:
+    """Bits for coefficients of magnitude ``a`` steps: ``log2(1 + a)`` for the
+    magnitude, plus about a bit (smoothly) for being significant at all."""
+    return RATE_SCALE * torch.log2(1 + a) + SIGNIFICANCE_BITS * (1 - torch.exp(-(a / 0.7) ** 2))
+
+
+def rd_loss(net: LiftingNet, x: torch.Tensor, log2_step: torch.Tensor):
+    """(loss, bpp, psnr) of RGB crops ``x`` (N x 3 x H x W, centred on 0) through
+    ``ycbcr(subsampling=444)|lifting|deadzone`` at base steps ``2 ** log2_step``.
+
+    Each band's coefficients get uniform noise of the dead-zone step the codec gives
+    them (``step / sqrt(gain)``, with CDF 9/7's gains, as ``deadzone`` uses), and the
+    synthesis runs from the noisy bands, so the distortion counts how the learned steps
+    carry quantization error into pixels.  The rate is a proxy for the adaptive coder,
+    ``log2(1 + |c| / step)`` bits per coefficient (about what ``arith`` spends on a
+    coefficient of that size; its zeros are nearly free).  The two are weighed by the
+    high-rate slope of a uniform quantizer, ``dD/dR = -ln 2 step^2 / 6``, so that the
+    loss at every step asks for the trade-off that step makes in the codec; ``KAPPA``
+    turns the error's sum over R, G, B into its sum over Y, Cb, Cr (their mean ratio)."""
+    import math
+
+    from hybridcodec.wavelets.subbands import band_gains
+
+    n, _, h, w = x.shape
+    m = torch.tensor(_RGB_TO_YCC, dtype=x.dtype, device=x.device)
+    ycc = torch.einsum("ij,njhw->nihw", m, x).reshape(n * 3, 1, h, w)
+    step = (2.0 ** log2_step).to(x.dtype).repeat_interleave(3).view(-1, 1, 1, 1)
+    bands = analyze(ycc, net, TRAIN_LEVELS)
+    bits, noisy = 0.0, []
+    for band, gain in zip(bands, band_gains("cdf97", TRAIN_LEVELS, "reflect")):
+        delta = step / math.sqrt(float(gain))
+        bits = bits + rate_proxy(band.abs() / delta).sum(dim=(1, 2, 3))
+        noisy.append(band + (torch.rand_like(band) - 0.5) * delta)
+    rec = synthesize(noisy, net, TRAIN_LEVELS).reshape(n, 3, h, w)
+    rgb = torch.einsum("ij,njhw->nihw", torch.linalg.inv(m), rec)
+    sse = ((rgb - x) ** 2).sum(dim=1).mean(dim=(1, 2))  # per pixel, summed over R, G, B
+    bpp = bits.view(n, 3).sum(dim=1) / (h * w)
+    lam = 6.0 / (math.log(2.0) * step.view(n, 3)[:, 0] ** 2) / KAPPA
+    loss = (bpp + lam * sse).mean()
+    psnr = (10 * torch.log10(3 * 255.0**2 / sse.detach().clamp_min(1e-6))).mean().item()
+    return loss, bpp.mean().item(), psnr
+
+
+# mean of |M^-1 e|^2 / |e|^2 over isotropic YCbCr errors e: |M^-1|_F^2 / 3
+KAPPA = float((torch.linalg.inv(torch.tensor(_RGB_TO_YCC, dtype=torch.float64)) ** 2).sum() / 3)
+
+
+def export(net: LiftingNet) -> dict:
+    """What the weight file holds: the width and the tensors (loaded without pickle)."""
+    return {"channels": net.channels, "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()}}

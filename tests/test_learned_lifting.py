@@ -1,0 +1,145 @@
+"""Stage ``lifting``: CDF 9/7 with learned predict/update steps.  Untrained it is the
+``dwt`` stage; trained (here: random) weights still invert exactly; the coefficients
+go through deadzone and arith unchanged; reduce works; other weights are refused."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("hybridcodec_learned")
+
+import hybridcodec  # noqa: E402
+from hybridcodec import CodecError  # noqa: E402
+from hybridcodec._stage import Context, PlaneInfo  # noqa: E402
+from hybridcodec.stages.dwt import DWT  # noqa: E402
+from hybridcodec.wavelets.subbands import WaveletPlan  # noqa: E402
+from hybridcodec_learned import lifting as lifting_stage  # noqa: E402
+from hybridcodec_learned import lifting_net  # noqa: E402
+from hybridcodec_learned.lifting_net import LiftingNet, analyze, export, synthesize  # noqa: E402
+from conftest import smooth_image  # noqa: E402
+
+SPEC = "ycbcr(subsampling=444)|lifting|deadzone|arith"
+
+
+def _random_net(seed=0, scale=0.2):
+    torch.manual_seed(seed)
+    net = LiftingNet().double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, scale)
+    return net
+
+
+def _weights(tmp_path, net, name="lifting.pt"):
+    path = tmp_path / name
+    torch.save(export(net.float()), path)
+    return path
+
+
+@pytest.fixture
+def use(monkeypatch):
+    def go(path):
+        monkeypatch.setattr(lifting_stage, "weights_file", lambda: path)
+    return go
+
+
+@settings(max_examples=25, deadline=None)
+@given(h=st.integers(1, 40), w=st.integers(1, 40), levels=st.integers(1, 4), seed=st.integers(0, 3))
+def test_learned_steps_invert_exactly_and_keep_the_band_layout(h, w, levels, seed):
+    x = torch.from_numpy(np.random.default_rng(seed).uniform(-128, 128, (2, 1, h, w)))
+    net = _random_net(seed)
+    plan = WaveletPlan((h, w), "cdf97", levels)
+    with torch.no_grad():
+        bands = analyze(x, net, levels)
+        assert [tuple(b.shape[-2:]) for b in bands] == [b.shape for b in plan.bands]
+        assert torch.allclose(synthesize(bands, net, levels), x, atol=1e-9)
+        plain = analyze(x, None, levels)
+    if h > 2 and w > 2:  # the learned steps do change the coefficients
+        assert max((a - b).abs().max().item() for a, b in zip(bands, plain) if a.numel()) > 1e-3
+
+
+def test_untrained_steps_are_cdf97():
+    """Zero last layers: the coefficients of the dwt stage's numba lifting."""
+    plane = smooth_image(45, 70, 1, seed=3).astype(np.float32) - 128
+    plan = WaveletPlan(plane.shape, "cdf97", 3)
+    with torch.no_grad():
+        bands = analyze(torch.from_numpy(plane)[None, None], LiftingNet(), 3)
+    ours = np.concatenate([b.reshape(-1).numpy() for b in bands])
+    assert np.allclose(ours, plan.forward(plane.copy()), atol=2e-3)
+
+
+def test_untrained_stage_codes_as_the_wavelet_preset(tmp_path, use):
+    use(_weights(tmp_path, LiftingNet()))
+    img = smooth_image(48, 64, 3, seed=5)
+    for q in (20, 75):
+        ours = hybridcodec.encode(img, pipeline=SPEC, quality=q)
+        wavelet = hybridcodec.encode(img, preset="wavelet", quality=q)
+        assert abs(len(ours) - len(wavelet)) <= 24  # the stage's name and its 8 bytes of side data
+        assert np.abs(hybridcodec.decode(ours).astype(int) - hybridcodec.decode(wavelet)).max() <= 1
+
+
+def test_stage_publishes_the_dwt_bands():
+    layout = (PlaneInfo((37, 50), "luma"), PlaneInfo((37, 50), "chroma"))
+    assert lifting_stage.LearnedLifting().layout(layout) == DWT().layout(layout)
+
+
+def test_trained_weights_round_trip_reduce_and_sixteen_bits(tmp_path, use):
+    use(_weights(tmp_path, _random_net(1, 0.1)))
+    img = smooth_image(50, 67, 3, seed=7)
+    data = hybridcodec.encode(img, pipeline=SPEC, quality=100)
+    out = hybridcodec.decode(data)
+    assert out.shape == img.shape and np.abs(out.astype(int) - img).max() <= 3
+    low = hybridcodec.decode(data, reduce=4)
+    assert low.shape == (13, 17, 3)
+    deep = img.astype(np.uint16) * 257
+    back = hybridcodec.decode(hybridcodec.encode(deep, pipeline=SPEC, quality=100))
+    assert back.dtype == np.uint16 and np.abs(back.astype(int) - deep).max() <= 3 * 257
+
+
+def test_strips_give_the_whole_plane_result(monkeypatch):
+    net = _random_net(2, 0.1).float()
+    x = torch.from_numpy(smooth_image(70, 90, 1, seed=2).astype(np.float32) - 128)[None, None]
+    with torch.no_grad():
+        whole = analyze(x, net, 3)
+        monkeypatch.setattr(lifting_net, "_STRIP", 200)  # a few rows at a time
+        strips = analyze(x, net, 3)
+    assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(whole, strips))
+
+
+def test_other_weights_and_bad_side_data_are_refused(tmp_path, use):
+    a, b = _weights(tmp_path, _random_net(3, 0.05), "a.pt"), _weights(tmp_path, _random_net(4, 0.05), "b.pt")
+    img = smooth_image(32, 40, 3, seed=1)
+    use(a)
+    data = hybridcodec.encode(img, pipeline=SPEC, quality=60)
+    use(b)
+    with pytest.raises(CodecError, match="lifting weights sha256"):
+        hybridcodec.decode(data)
+    use(tmp_path / "missing.pt")
+    with pytest.raises(CodecError, match="train transform --model lifting"):
+        hybridcodec.encode(img, pipeline=SPEC)
+    (tmp_path / "junk.pt").write_bytes(b"not a weight file")
+    use(tmp_path / "junk.pt")
+    with pytest.raises(CodecError, match="cannot read lifting weights"):
+        hybridcodec.encode(img, pipeline=SPEC)
+
+
+def test_side_data_checked(tmp_path, use):
+    use(_weights(tmp_path, LiftingNet()))
+    stage = lifting_stage.LearnedLifting()
+    stage.index = 0
+    layout = (PlaneInfo((8, 8), "luma"),)
+    ctx = Context(8, 8, 1, 50.0, side={0: [b"short"]})
+    with pytest.raises(CodecError, match="bad lifting side data"):
+        stage.decode([np.zeros(64, np.float32)], layout, ctx)
+
+
+def test_loss_trains_the_zero_initialised_steps():
+    """At the CDF 9/7 start only the last layers get a gradient; one optimizer step
+    moves the transform off 9/7."""
+    torch.manual_seed(0)
+    net = LiftingNet()
+    x = torch.from_numpy(smooth_image(64, 64, 3, seed=9).astype(np.float32) - 128).permute(2, 0, 1)[None]
+    loss, bpp, psnr = lifting_net.rd_loss(net, x.repeat(2, 1, 1, 1), torch.tensor([3.0, 6.0]))
+    loss.backward()
+    assert net.ph.c3.weight.grad.abs().sum() > 0 and bpp > 0 and 10 < psnr < 80
