@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numbers
 
-import cv2
 import numpy as np
 
 from ._container import (FILE_STAGE, FLAG_CHANNEL_AXIS, METADATA, Chunk, Header, read_container,
@@ -156,6 +155,8 @@ def _finish_reduce(image: np.ndarray, h: int, w: int) -> np.ndarray:
     if image.shape[0] < h or image.shape[1] < w:
         raise CodecError("corrupt .hcx file: reduced decode came out too small")
     c = image.shape[2]
+    import cv2  # only for reduced decodes a pipeline cannot finish itself
+
     out = cv2.resize(np.ascontiguousarray(image), (w, h), interpolation=cv2.INTER_AREA)
     return out.reshape(h, w, c)
 

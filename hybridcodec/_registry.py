@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 
 from ._errors import StageNotInstalledError
 from ._stage import KINDS, Stage
@@ -57,6 +56,8 @@ def _load_entry_points(name: str | None = None) -> None:
     global _entry_points_loaded
     if _entry_points_loaded:
         return
+    from importlib import metadata  # 36 ms (email, zipfile, ...): only once a plugin is looked for
+
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if name is not None and ep.name != name:
             continue

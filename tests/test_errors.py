@@ -128,11 +128,13 @@ def test_unknown_version_named():
 
 
 def test_stage_not_installed_names_install(monkeypatch):
+    from importlib import metadata
+
     from hybridcodec import _registry
 
     # as on a machine without the plugins package
     monkeypatch.delitem(_registry._stages, "cnn", raising=False)
-    monkeypatch.setattr(_registry.metadata, "entry_points", lambda group: [])
+    monkeypatch.setattr(metadata, "entry_points", lambda group: [])
     data = _rewrap(SMALL, spec=hybridcodec.info(SMALL)["pipeline"] + "|cnn")
     with pytest.raises(StageNotInstalledError, match="pip install -e plugins"):
         hybridcodec.decode(data)

@@ -143,3 +143,9 @@ def test_loss_trains_the_zero_initialised_steps():
     loss, bpp, psnr = lifting_net.rd_loss(net, x.repeat(2, 1, 1, 1), torch.tensor([3.0, 6.0]))
     loss.backward()
     assert net.ph.c3.weight.grad.abs().sum() > 0 and bpp > 0 and 10 < psnr < 80
+
+
+def test_large_images_are_refused_from_the_header():
+    with pytest.raises(CodecError, match="megapixels"):
+        hybridcodec.Pipeline("lifting").layouts(4097, 4096, 3)
+    hybridcodec.Pipeline("lifting").layouts(4096, 4096, 3)  # the limit itself is fine

@@ -128,7 +128,7 @@ def test_entry_point_plugins_load_lazily(monkeypatch):
             return planes
 
     eps = [_FakeEP("test-plug", Plug), _FakeEP("test-broken", error=ImportError("no torch"))]
-    monkeypatch.setattr(_registry.metadata, "entry_points", lambda group: eps if group == _registry.ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(metadata, "entry_points", lambda group: eps if group == _registry.ENTRY_POINT_GROUP else [])
     monkeypatch.setattr(_registry, "_entry_points_loaded", False)
     monkeypatch.delitem(_registry._stages, "test-plug", raising=False)
     img = smooth_image(16, 16, 3)

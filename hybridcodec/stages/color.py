@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from .._errors import CodecError
@@ -50,6 +49,8 @@ class YCbCr(Stage):
     def encode(self, planes, layout, ctx):
         if len(planes) == 1:
             return planes
+        import cv2  # 47 ms to import; the fused sample paths (the usual ones) never need it
+
         rgb = cv2.merge([np.ascontiguousarray(p, dtype=np.float32) for p in planes])
         ycc = cv2.transform(rgb, _RGB_TO_YCC.astype(np.float32))
         fy, fx = _FACTORS[self.subsampling]
@@ -86,6 +87,8 @@ class YCbCr(Stage):
             return planes
         h, w = planes[0].shape  # smaller than the layout's in a reduced-size decode
         fy, fx = _FACTORS[self.subsampling]
+        import cv2
+
         ycc = cv2.merge([np.ascontiguousarray(p, dtype=np.float32)
                          for p in [planes[0]] + [_up(p, fy, fx, h, w) for p in planes[1:]]])
         rgb = cv2.transform(ycc, _YCC_TO_RGB.astype(np.float32))
@@ -100,6 +103,8 @@ def _down(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
     if (ph, pw) != (h, w):
         plane = np.pad(plane, ((0, ph - h), (0, pw - w)), mode="edge")
     # INTER_AREA at an integer factor is exactly the box average (and 100x faster than numpy)
+    import cv2
+
     return cv2.resize(np.ascontiguousarray(plane), (pw // fx, ph // fy), interpolation=cv2.INTER_AREA)
 
 
@@ -107,6 +112,8 @@ def _up(plane: np.ndarray, fy: int, fx: int, h: int, w: int) -> np.ndarray:
     if fy == fx == 1:
         return plane
     ch, cw = plane.shape
+    import cv2
+
     up = cv2.resize(
         np.ascontiguousarray(plane, dtype=np.float32), (cw * fx, ch * fy), interpolation=cv2.INTER_LINEAR
     )

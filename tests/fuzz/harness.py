@@ -40,7 +40,7 @@ def _stage_choices(kind):
 # mutated to a size the container still allows takes longer than this session's 1 s
 # bound (a dcnn seed re-declared 1 x 16777216 took 11 s before their size cap).  They stay
 # out of the fuzz sessions until their decode time is bounded by the data, not the header.
-_LEARNED = ("learned", "dcnn")
+_LEARNED = ("learned", "dcnn", "lifting")
 
 
 @lru_cache(maxsize=1)
