@@ -4,11 +4,12 @@ comparison the issue asks for (is the best lifting pipeline ahead of `wavelet` a
 `wavelet+cnn` at every quality?) and each part's contribution as a BD-rate between
 two pipelines.
 
-    python benchmarks/rd_lifting.py [--data DIR] [--out benchmarks/results/lifting] [--jobs 2]
+    python benchmarks/rd_lifting.py [--data DIR|skimage] [--out benchmarks/results/lifting] [--jobs 2]
         [--codecs jpeg,avif,heic,jpeg2000] [--weights lifting.pt]
 
-``--weights`` codes with another lifting weight file (a rerun of the training, a
-snapshot) instead of the shipped one.  ``--timing`` instead times encode and decode of
+``--data skimage``: the scikit-image photos of the main job.  ``--weights`` codes with
+another lifting weight file (a rerun of the training, a snapshot) instead of the
+shipped one.  ``--timing`` instead times encode and decode of
 every image at quality 75, one image at a time in this process (torch's default threads),
 and prints the median and the slowest.
 """
@@ -54,7 +55,8 @@ def main(argv=None):
         import os
 
         os.environ["HYBRIDCODEC_LIFTING_WEIGHTS"] = str(Path(args.weights).resolve())
-    settings = CompareSettings(out=args.out, data=args.data, jobs=args.jobs, pipelines=args.pipelines.split(","),
+    data = None if args.data == "skimage" else args.data
+    settings = CompareSettings(out=args.out, data=data, jobs=args.jobs, pipelines=args.pipelines.split(","),
                                codecs=args.codecs.split(","), progress=False)
     doc = run_compare(settings)
     lines = []
