@@ -87,3 +87,31 @@ def test_tables_are_validated(cdfs, lengths):
 def test_from_pmfs_keeps_every_symbol_codable():
     t = SymbolTables.from_pmfs(np.array([[1.0, 0.0, 1e-12, 0.0]]), offsets=[0])
     assert np.all(np.diff(t.cdfs[0]) >= 1) and t.cdfs[0, -1] == 65536
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 2000), st.lists(st.integers(0, 2000), max_size=5))
+def test_decoder_in_pieces_gives_the_whole_stream(seed, n, cuts):
+    tables = _tables(seed, 3)
+    rng = np.random.default_rng(seed)
+    sym = rng.integers(-20, 20, n).astype(np.int32)
+    idx = rng.integers(0, 3, n).astype(np.int32)
+    data = rans.encode(sym, idx, tables)
+    edges = [0, *sorted(min(c, n) for c in cuts), n]
+    dec = rans.Decoder(data)
+    got = np.concatenate([dec.take(idx[a:b], tables) for a, b in zip(edges, edges[1:])])
+    assert got.tolist() == sym.tolist() and dec.finish() == rans.OK
+
+
+def test_decoder_reports_leftover_words_short_streams_and_bad_indexes():
+    tables = _tables(1, 2)
+    sym, idx = np.arange(-5, 5, dtype=np.int32), np.zeros(10, np.int32)
+    data = rans.encode(sym, idx, tables)
+    dec = rans.Decoder(data + b"\x12\x34")
+    assert dec.take(idx, tables).tolist() == sym.tolist() and dec.finish() == rans.ERR_CORRUPT
+    dec = rans.Decoder(data[: len(data) // 2])
+    dec.take(idx, tables)
+    assert dec.finish() == rans.ERR_TRUNCATED
+    dec = rans.Decoder(data)
+    assert dec.take(np.full(3, 7, np.int32), tables).tolist() == [0, 0, 0] and dec.status == rans.ERR_RANGE
+    assert rans.Decoder(b"\x00").status == rans.ERR_TRUNCATED

@@ -22,7 +22,7 @@ from __future__ import annotations
 from .._jit import kernel
 import numpy as np
 
-__all__ = ["PRECISION", "encode", "decode", "OK", "ERR_TRUNCATED", "ERR_RANGE", "ERR_CORRUPT", "MAX_VALUE"]
+__all__ = ["PRECISION", "encode", "decode", "Decoder", "OK", "ERR_TRUNCATED", "ERR_RANGE", "ERR_CORRUPT", "MAX_VALUE"]
 
 PRECISION = 16
 _TOTAL = 1 << PRECISION
@@ -105,15 +105,12 @@ def _refill(x, words, pos):
 
 
 @kernel(cache=True, nogil=True)
-def _decode(words, idx, cdfs, lengths, offsets, n, full, out):
-    """Decode the first ``n`` symbols into ``out``; returns a status.  ``full``: the
-    stream must end exactly there."""
-    nw = len(words)
+def _decode_run(words, state, idx, cdfs, lengths, offsets, n, out):
+    """Decode ``n`` symbols into ``out`` from the coder state ``state`` = [x, pos]
+    (updated in place, so that a later call goes on where this one stopped);
+    returns a status."""
+    x, pos = state[0], state[1]
     truncated = False
-    if nw < 2:
-        return ERR_TRUNCATED
-    x = (np.int64(words[0]) << 16) | np.int64(words[1])
-    pos = 2
     for i in range(n):
         t = idx[i]
         length = lengths[t]
@@ -155,11 +152,18 @@ def _decode(words, idx, cdfs, lengths, offsets, n, full, out):
         out[i] = v
         if truncated:
             return ERR_TRUNCATED
+    state[0], state[1] = x, pos
     if truncated:
         return ERR_TRUNCATED
-    if full and (pos != nw or x != _L):
-        return ERR_CORRUPT
     return OK
+
+
+def _start(data: bytes):
+    """The stream's words and the decoder's initial state (None: too short)."""
+    words = np.frombuffer(data, ">u2", count=len(data) // 2).astype(np.uint16)
+    if len(words) < 2:
+        return words, None
+    return words, np.array([(int(words[0]) << 16) | int(words[1]), 2], np.int64)
 
 
 def encode(symbols: np.ndarray, indexes: np.ndarray, tables) -> bytes:
@@ -197,9 +201,51 @@ def decode(data: bytes, indexes: np.ndarray, tables, n: int | None = None) -> tu
     out = np.zeros(len(idx), np.int32)
     if len(idx) and (idx.min() < 0 or idx.max() >= len(tables.lengths)):
         return out, ERR_RANGE
-    words = np.frombuffer(data, ">u2", count=len(data) // 2).astype(np.uint16)
-    full = n == len(idx)
-    status = _decode(words, idx, tables.cdfs, tables.lengths, tables.offsets, n, full, out)
-    if status == OK and full and len(data) % 2:
+    words, state = _start(data)
+    if state is None:
+        return out, ERR_TRUNCATED
+    status = _decode_run(words, state, idx, tables.cdfs, tables.lengths, tables.offsets, n, out)
+    if status == OK and n == len(idx) and (state[1] != len(words) or state[0] != _L or len(data) % 2):
         status = ERR_CORRUPT
     return out, status
+
+
+class Decoder:
+    """Decodes one stream in pieces, each with its own table indexes, so that a model
+    can choose the next piece's tables from the symbols decoded so far (context
+    models); the pieces together are the symbols :func:`encode` was given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hybridcodec import SymbolTables
+    >>> t = SymbolTables.from_pmfs(np.array([[0.25, 0.5, 0.25]]), offsets=[-1])
+    >>> d = Decoder(encode(np.array([1, -1, 0, 9], np.int32), np.zeros(4, np.int32), t))
+    >>> d.take(np.zeros(1, np.int32), t).tolist(), d.take(np.zeros(3, np.int32), t).tolist(), d.finish()
+    ([1], [-1, 0, 9], 0)
+    """
+
+    def __init__(self, data: bytes):
+        self._words, self._state = _start(data)
+        self._odd = len(data) % 2
+        self.status = OK if self._state is not None else ERR_TRUNCATED
+
+    def take(self, indexes: np.ndarray, tables) -> np.ndarray:
+        """The next ``len(indexes)`` symbols (zeros once :attr:`status` is not OK)."""
+        idx = np.ascontiguousarray(indexes, np.int32).ravel()
+        out = np.zeros(len(idx), np.int32)
+        if self.status != OK or not len(idx):
+            return out
+        if idx.min() < 0 or idx.max() >= len(tables.lengths):
+            self.status = ERR_RANGE
+            return out
+        self.status = _decode_run(self._words, self._state, idx, tables.cdfs, tables.lengths, tables.offsets,
+                                  len(idx), out)
+        return out
+
+    def finish(self) -> int:
+        """Status of the whole stream: OK only if every word was read and the coder is
+        back in its initial state (call it after the last piece)."""
+        if self.status == OK and (self._state[1] != len(self._words) or self._state[0] != _L or self._odd):
+            self.status = ERR_CORRUPT
+        return self.status

@@ -13,7 +13,7 @@ def register(sub) -> None:
     tsub = p.add_subparsers(dest="what", required=True)
     t = tsub.add_parser("postfilter", help="the CNN post-filter of a transform family")
     t.add_argument("--data", required=True, help="folder of training photos")
-    t.add_argument("--preset", required=True, choices=["baseline", "dct-arith", "wavelet", "learned"],
+    t.add_argument("--preset", required=True, choices=["baseline", "dct-arith", "wavelet", "learned", "lifting"],
                    help="compress training crops with this preset (its family's weights are written)")
     t.add_argument("--steps", type=int, default=6000, help="optimizer steps (default 6000)")
     t.add_argument("--hours", type=float, help="stop after this much training time")
@@ -45,6 +45,16 @@ def register(sub) -> None:
     t.add_argument("--threads", type=int, help="torch threads (a run repeats bit for bit at a fixed count)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=_train_transform)
+    t = tsub.add_parser("entropy", help="the ctxrans context model (counts and fits; numpy only, minutes)")
+    t.add_argument("--data", required=True, help="folder of training photos (never the test set)")
+    t.add_argument("--transform", default="dwt", choices=["dwt", "lifting"],
+                   help="whose quantized coefficients to fit on (default dwt: plain CDF 9/7)")
+    t.add_argument("--out", help="model file (default: trained-weights/ctxrans.npz here)")
+    t.add_argument("--limit", type=int, help="use only the first N photos (sorted by path)")
+    t.add_argument("--force", action="store_true", help="replace an existing --out file")
+    t.add_argument("--replace-shipped", action="store_true",
+                   help="allow --out in the plugin's shipped weights folder (old files then fail to decode)")
+    t.set_defaults(func=_train_entropy)
 
 
 def _train_postfilter(args) -> int:
@@ -73,4 +83,12 @@ def _train_transform(args) -> int:
     train_transform(args.model, args.data, steps=args.steps, hours=args.hours, resume=args.resume, out=args.out,
                     seed=args.seed, threads=args.threads, device=args.device, progress=not args.quiet,
                     force=args.force, replace_shipped=args.replace_shipped)
+    return 0
+
+
+def _train_entropy(args) -> int:
+    from .train_entropy import train_entropy
+
+    train_entropy(args.data, args.transform, out=args.out, force=args.force, replace_shipped=args.replace_shipped,
+                  limit=args.limit)
     return 0

@@ -1,0 +1,271 @@
+"""Entropy stage ``ctxrans``: a learned context model for the quantized coefficients of
+any transform that publishes bands, coded by rANS (weights ``ctxrans.npz``).
+
+Every coefficient is coded with one of a family of discretized Laplace tables (64
+scales, integer CDFs built once by training and shipped, so no machine derives a table
+from floats).  Which table is a learned function of what the decoder already has:
+
+* the coarser bands: the 3x3 sum of |q| around the co-located *parent* coefficient,
+  the co-located *sibling* band of the same level and, in a chroma plane, the luma
+  band (the band's own references, as ``arith`` reads them);
+* within the band, a checkerboard pass (He et al. 2021): the *anchors* ((y + x) even)
+  go first with the references alone, then every other coefficient also sees the sum
+  of |q| of its four anchor neighbours.
+
+Each of the three (or, for the second pass, three) context values is put into one of
+8 logarithmic bins, and a table learned by maximum likelihood on training photos
+(``hybridcodec train entropy``) maps class (the band's ``context`` and plane role),
+pass and bins to the Laplace scale.  Smooth bands (``predict``: a wavelet LL) are
+coded as differences to the left (first column: to the top) with the one Laplace
+table the encoder finds cheapest, named in the side data.
+
+Bands go coarse to fine in one rANS stream decoded band by band
+(:class:`hybridcodec.entropy.rans.Decoder`), so a reduced decode stops after the bands
+it needs.  The file keeps 8 bytes of the model's sha256; a decoder with another model
+refuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from hybridcodec import CodecError, Stage, SymbolTables, TruncatedError, register_stage
+from hybridcodec._bands import bands_needed, check_coded, coding_order, flatten, plane_starts
+from hybridcodec.entropy import rans
+
+__all__ = ["ContextRans", "Model", "load_model", "model_file", "band_contexts", "CELLS", "CLASSES"]
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+FORMAT = "hybridcodec-ctxrans/1"
+_DIGEST = 8
+_EDGES = np.array([1, 2, 4, 8, 16, 32, 64], np.int64)  # bin(v) = how many edges are <= v: 0..7
+CELLS = 512  # 8 x 8 x 8 bins per pass
+CLASSES = 96  # band context 0..47, plus 48 in chroma planes
+_SHIFTS = tuple(range(-8, 8))  # per plane and level, the encoder may move every table index by one of these
+_ERRORS = {rans.ERR_TRUNCATED: "the stream ends early", rans.ERR_RANGE: "a value out of range",
+           rans.ERR_CORRUPT: "data that does not end where the coded symbols do"}
+
+
+def model_file() -> Path:
+    """The shipped ``ctxrans.npz``, or the file ``HYBRIDCODEC_CTXRANS_MODEL`` names."""
+    other = os.environ.get("HYBRIDCODEC_CTXRANS_MODEL")
+    return Path(other) if other else WEIGHTS_DIR / "ctxrans.npz"
+
+
+class Model:
+    """A trained context model: integer tables and the (class, pass, cell) -> table map."""
+
+    def __init__(self, tables: SymbolTables, index: np.ndarray, digest: bytes):
+        self.tables, self.index, self.digest = tables, index, digest
+
+
+@lru_cache(maxsize=4)
+def load_model(path: str) -> Model:
+    """Read a ``ctxrans.npz`` (numpy arrays only, no pickle)."""
+    p = Path(path)
+    if not p.exists():
+        raise CodecError(f"ctxrans model {p} is missing; train it with `hybridcodec train entropy` "
+                         "or reinstall hybridcodec-learned")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            if str(z["format"]) != FORMAT:
+                raise ValueError(f"format {z['format']!s}, expected {FORMAT}")
+            tables = SymbolTables(z["cdfs"], z["lengths"], z["offsets"])
+            index = np.ascontiguousarray(z["index"], np.int32)
+        if index.shape != (CLASSES, 2, CELLS) or index.min() < 0 or index.max() >= len(tables.lengths):
+            raise ValueError("bad context map")
+    except Exception as exc:  # not a model file: say which and why
+        raise CodecError(f"cannot read ctxrans model {p}: {exc}") from None
+    index.setflags(write=False)
+    return Model(tables, index, hashlib.sha256(p.read_bytes()).digest())
+
+
+def _bin(v: np.ndarray) -> np.ndarray:
+    return np.searchsorted(_EDGES, v, side="right")
+
+
+def _box(a: np.ndarray) -> np.ndarray:
+    """3x3 sums (zero outside) of an int64 array."""
+    p = np.pad(a, 1)
+    h, w = a.shape
+    rows = p[:-2] + p[1:-1] + p[2:]
+    return rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
+
+
+def _map(a: np.ndarray, h: int, w: int, sy: int, sx: int) -> np.ndarray:
+    """``a`` read at the positions of an ``h x w`` band (-1 halves, 0 keeps, 1 doubles,
+    2: scaled by the sizes), clipped to ``a``'s size."""
+    def axis(n, s, m):
+        i = np.arange(n)
+        i = i >> 1 if s == -1 else (i << 1 if s == 1 else ((i * m) // n if s == 2 else i))
+        return np.minimum(i, m - 1)
+
+    if a.size == 0:
+        return np.zeros((h, w), np.int64)
+    return a[np.ix_(axis(h, sy, a.shape[0]), axis(w, sx, a.shape[1]))]
+
+
+def band_contexts(band, pi, layout, got):
+    """``(class, first-pass cells, second-pass references)`` of ``band`` of plane ``pi``
+    from the bands already coded (``got``: (plane, key) -> int array, predicted bands
+    left out).  The second pass's cells need the decoded anchors: :func:`second_cells`."""
+    h, w = band.shape
+    par = np.zeros((h, w), np.int64)
+    for r in band.parents:
+        if r is not None and (pi, r[0]) in got:
+            par += _map(_box(np.abs(got[(pi, r[0])])), h, w, r[1], r[2])
+    sib = np.zeros((h, w), np.int64)
+    if band.sibling is not None and (pi, band.sibling[0]) in got:
+        r = band.sibling
+        sib = _map(_box(np.abs(got[(pi, r[0])])), h, w, r[1], r[2])
+    lum = np.zeros((h, w), np.int64)
+    if band.luma and pi > 0 and layout[pi].role == "chroma" and (0, band.key) in got:
+        lum = _map(_box(np.abs(got[(0, band.key)])), h, w, 2, 2)
+    cls = band.context + 48 * (layout[pi].role == "chroma")
+    first = _bin(par) * 64 + _bin(sib) * 8 + _bin(lum)
+    return cls, first, _bin(par) * 8 + _bin(sib + lum)
+
+
+def second_cells(anchors_abs: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Second-pass cells: the anchors' 4-neighbour |q| sum (``anchors_abs`` holds |q| at
+    anchors, 0 elsewhere) with the first references' bins."""
+    p = np.pad(anchors_abs, 1)
+    nb = p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]
+    return _bin(nb) * 64 + rest
+
+
+def _checker(shape):
+    yy, xx = np.indices(shape)
+    return (yy + xx) % 2 == 0
+
+
+def _residual(v: np.ndarray) -> np.ndarray:
+    r = v.astype(np.int64)
+    r[:, 1:] = v[:, 1:] - v[:, :-1]
+    r[1:, 0] = v[1:, 0] - v[:-1, 0]
+    return r
+
+
+def _unresidual(r: np.ndarray) -> np.ndarray:
+    r = r.astype(np.int64)
+    r[:, 0] = np.cumsum(r[:, 0])
+    return np.cumsum(r, axis=1)
+
+
+@lru_cache(maxsize=4)
+def _costs(tables: SymbolTables, vmax: int = 4096) -> np.ndarray:
+    """Bits of |value| 0..vmax-1 under each table (escapes at their real cost)."""
+    out = np.zeros((len(tables.lengths), vmax))
+    v = np.arange(vmax)
+    for t, (n, off) in enumerate(zip(tables.lengths, tables.offsets)):
+        freq = np.diff(tables.cdfs[t, :n].astype(np.int64))
+        k = v - off
+        inside = k < n - 2
+        bits = np.where(inside, -np.log2(freq[np.minimum(k, n - 3)] / 65536.0), 0.0)
+        raw = 2 * np.maximum(k - (n - 2), 0)
+        chunks = np.ceil(np.log2(raw + 1) / 4)
+        esc = -np.log2(freq[n - 2] / 65536.0) + 4 * (1 + chunks)
+        out[t] = np.where(inside, bits, esc)
+    return out
+
+
+@register_stage
+class ContextRans(Stage):
+    """rANS coding of band coefficients with a learned context model (``ctxrans.npz``)."""
+
+    name = "ctxrans"
+    kind = "entropy"
+    doc = "rANS with a learned context model: Laplace scale from parent/sibling/luma bands and checkerboard neighbours"
+
+    def layout(self, planes):
+        check_coded(planes, "ctxrans", "put a quantizer (deadzone, jpegq) before it")
+        return planes
+
+    def encode(self, planes, layout, ctx) -> bytes:
+        model = load_model(str(model_file()))
+        flat, starts = flatten(planes, layout, np.int64), plane_starts(layout)
+        cost = _costs(model.tables)
+        got, syms, idxs, picks, groups = {}, [], [], [], {}
+        for pi, _, b in coding_order(layout):
+            v = flat[starts[pi] + b.offset : starts[pi] + b.offset + b.size].reshape(b.shape)
+            if b.predict:
+                r = _residual(v).ravel()
+                t = int(np.argmin(cost[:, np.minimum(np.abs(r), cost.shape[1] - 1)].sum(axis=1))) if r.size else 0
+                picks.append(t)
+                syms.append(r)
+                idxs.append(np.full(r.size, t, np.int32))
+                continue
+            cls, first, rest = band_contexts(b, pi, layout, got)
+            anchor = _checker(b.shape)
+            second = second_cells(np.where(anchor, np.abs(v), 0), rest)
+            syms += [v[anchor], v[~anchor]]
+            idxs += [model.index[cls, 0][first[anchor]], model.index[cls, 1][second[~anchor]]]
+            groups.setdefault((pi, b.order), []).append(len(idxs) - 2)
+            got[(pi, b.key)] = v
+        last = len(model.tables.lengths) - 1
+        shifts = []
+        for members in groups.values():  # the shift of the table index that codes the group cheapest
+            i = np.concatenate([idxs[k] for m in members for k in (m, m + 1)])
+            a = np.minimum(np.abs(np.concatenate([syms[k] for m in members for k in (m, m + 1)])), cost.shape[1] - 1)
+            best = int(np.argmin([cost[np.clip(i + d, 0, last), a].sum() for d in _SHIFTS]))
+            shifts.append(best)
+            for m in members:
+                for k in (m, m + 1):
+                    idxs[k] = np.clip(idxs[k] + _SHIFTS[best], 0, last).astype(np.int32)
+        packed = bytes((shifts[k] << 4) | (shifts[k + 1] if k + 1 < len(shifts) else 0) for k in range(0, len(shifts), 2))
+        ctx.emit(self.index, model.digest[:_DIGEST] + bytes(picks) + packed)
+        sym = np.concatenate(syms + [np.zeros(0, np.int64)])
+        try:
+            return rans.encode(sym, np.concatenate(idxs + [np.zeros(0, np.int32)]), model.tables)
+        except ValueError as exc:
+            raise CodecError(f"ctxrans: {exc}") from None
+
+    def decode(self, payload, layout, ctx):
+        model = load_model(str(model_file()))
+        order = coding_order(layout)
+        n_pred = sum(b.predict for _, _, b in order)
+        groups = list(dict.fromkeys((pi, b.order) for pi, _, b in order if not b.predict))
+        side = ctx.take(self.index)
+        if len(side) != 1 or len(side[0]) != _DIGEST + n_pred + (len(groups) + 1) // 2:
+            raise CodecError("corrupt .hcx file: bad ctxrans side data")
+        if side[0][:_DIGEST] != model.digest[:_DIGEST]:
+            raise CodecError(f"this file was made with ctxrans model sha256 {side[0][:_DIGEST].hex()}..., but the "
+                             f"installed {model_file().name} is {model.digest.hex()[:16]}...; install the "
+                             "hybridcodec-learned version that made the file")
+        picks = list(side[0][_DIGEST : _DIGEST + n_pred])
+        nibbles = [n for byte in side[0][_DIGEST + n_pred :] for n in (byte >> 4, byte & 15)]
+        shift = {g: _SHIFTS[n] for g, n in zip(groups, nibbles)}
+        last = len(model.tables.lengths) - 1
+        if any(t >= len(model.tables.lengths) for t in picks):
+            raise CodecError("corrupt .hcx file: bad ctxrans table index")
+        n_bands = bands_needed(order, ctx.reduce_levels) if ctx.reduce > 1 else len(order)
+        starts = plane_starts(layout)
+        flat = np.zeros(int(starts[-1]), np.int32)
+        dec, got = rans.Decoder(payload), {}
+        for pi, _, b in order[:n_bands]:
+            if b.predict:
+                t = picks.pop(0)
+                v = _unresidual(dec.take(np.full(b.size, t, np.int32), model.tables).reshape(b.shape))
+            else:
+                cls, first, rest = band_contexts(b, pi, layout, got)
+                anchor = _checker(b.shape)
+                v = np.zeros(b.shape, np.int64)
+                d = shift[(pi, b.order)]
+                v[anchor] = dec.take(np.clip(model.index[cls, 0][first[anchor]] + d, 0, last), model.tables)
+                second = second_cells(np.where(anchor, np.abs(v), 0), rest)
+                v[~anchor] = dec.take(np.clip(model.index[cls, 1][second[~anchor]] + d, 0, last), model.tables)
+                got[(pi, b.key)] = v
+            if dec.status != rans.OK:
+                break
+            flat[starts[pi] + b.offset : starts[pi] + b.offset + b.size] = np.clip(v, -rans.MAX_VALUE, rans.MAX_VALUE).ravel()
+        status = dec.finish() if n_bands == len(order) else dec.status
+        ctx.truncated |= status == rans.ERR_TRUNCATED
+        if status != rans.OK and not (ctx.allow_truncated and status == rans.ERR_TRUNCATED):
+            raise (TruncatedError if status == rans.ERR_TRUNCATED else CodecError)(
+                f"corrupt data: the ctxrans stream has {_ERRORS[status]}")
+        return [info.unflat(flat[s:e]) for s, e, info in zip(starts, starts[1:], layout)]

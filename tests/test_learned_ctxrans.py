@@ -1,0 +1,128 @@
+"""Entropy stage ``ctxrans`` (a learned context model coded by rANS) and its training
+command: the same coefficients as ``arith`` after any transform with bands, reduced
+decodes, refused models, corrupt and cut-short files."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("hybridcodec_learned")
+
+import hybridcodec  # noqa: E402
+from hybridcodec import CodecError  # noqa: E402
+from hybridcodec._container import read_container, write_container  # noqa: E402
+from hybridcodec_learned import ctxrans  # noqa: E402
+from hybridcodec_learned.train_entropy import train_entropy  # noqa: E402
+from conftest import smooth_image  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A model fitted on two generated photos (the shipped one is fitted on real ones)."""
+    d = tmp_path_factory.mktemp("photos")
+    for seed in (1, 2):
+        Image.fromarray(smooth_image(96, 128, seed=seed)).save(d / f"p{seed}.png")
+    out = d / "model" / "ctxrans.npz"
+    assert train_entropy(str(d), out=str(out), say=lambda *_: None) == out
+    return out
+
+
+@pytest.fixture
+def use(monkeypatch, model):
+    monkeypatch.setattr(ctxrans, "model_file", lambda: model)
+    return model
+
+
+@pytest.mark.parametrize("spec", ["ycbcr(subsampling=444)|dwt|deadzone|{}",
+                                  "ycbcr(subsampling=420)|dwt(levels=3)|deadzone|{}",
+                                  "ycbcr|dct(block=8)|jpegq|{}"])
+@pytest.mark.parametrize("shape", [(67, 91, 3), (40, 33, 1), (1, 5, 3)])
+def test_same_image_as_arith_full_and_reduced(use, spec, shape):
+    img = smooth_image(shape[0], shape[1], shape[2], seed=3)
+    if "dct" in spec and shape[2] == 1:
+        img = img[..., None].repeat(3, axis=2)
+    for q in (20, 85):
+        ours = hybridcodec.encode(img, pipeline=spec.format("ctxrans"), quality=q)
+        theirs = hybridcodec.encode(img, pipeline=spec.format("arith"), quality=q)
+        for reduce in (1, 2):
+            if reduce > 1 and "dct" in spec:
+                continue
+            assert np.array_equal(hybridcodec.decode(ours, reduce=reduce), hybridcodec.decode(theirs, reduce=reduce))
+
+
+def test_sixteen_bit_and_large_values(use):
+    img = (smooth_image(48, 40, seed=4).astype(np.uint16) * 257)
+    data = hybridcodec.encode(img, pipeline="ycbcr(subsampling=444)|dwt|deadzone|ctxrans", quality=99)
+    ref = hybridcodec.encode(img, pipeline="ycbcr(subsampling=444)|dwt|deadzone|arith", quality=99)
+    assert np.array_equal(hybridcodec.decode(data), hybridcodec.decode(ref))
+
+
+def test_other_model_refused_and_side_data_checked(use, tmp_path, monkeypatch):
+    img = smooth_image(40, 48, seed=5)
+    data = hybridcodec.encode(img, pipeline="ycbcr|dwt|deadzone|ctxrans", quality=50)
+    other = tmp_path / "other.npz"
+    with np.load(use) as z:
+        arrays = dict(z)
+    arrays["index"] = np.roll(arrays["index"], 1)
+    np.savez(other, **arrays)
+    monkeypatch.setattr(ctxrans, "model_file", lambda: other)
+    with pytest.raises(CodecError, match="ctxrans model"):
+        hybridcodec.decode(data)
+    monkeypatch.setattr(ctxrans, "model_file", lambda: use)
+    header, chunks = read_container(data)
+    side = next(c for c in chunks if c.type == b"SIDE")
+    for bad in (side.payload[:-1], side.payload + b"\x00"):
+        side.payload = bad
+        with pytest.raises(CodecError, match="ctxrans side data"):
+            hybridcodec.decode(write_container(header, chunks))
+
+
+def test_cut_short_and_corrupt_streams_raise(use):
+    img = smooth_image(64, 64, seed=6)
+    data = hybridcodec.encode(img, pipeline="ycbcr|dwt|deadzone|ctxrans", quality=60)
+    header, chunks = read_container(data)
+    main = next(c for c in chunks if c.type == b"DATA")
+    good = main.payload
+    for bad in (good[: len(good) // 2], good + b"\x00\x01", bytes(len(good))):
+        main.payload = bad
+        with pytest.raises(CodecError):
+            hybridcodec.decode(write_container(header, chunks))
+
+
+def test_missing_or_broken_model_gives_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(ctxrans, "model_file", lambda: tmp_path / "absent.npz")
+    with pytest.raises(CodecError, match="train entropy"):
+        hybridcodec.encode(smooth_image(16, 16), pipeline="ycbcr|dwt|deadzone|ctxrans", quality=50)
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    monkeypatch.setattr(ctxrans, "model_file", lambda: bad)
+    with pytest.raises(CodecError, match="cannot read ctxrans model"):
+        hybridcodec.encode(smooth_image(16, 16), pipeline="ycbcr|dwt|deadzone|ctxrans", quality=50)
+
+
+def test_training_records_and_refuses_to_overwrite(model, tmp_path):
+    record = json.loads(model.with_suffix(".json").read_text())
+    assert record["photos"] == 2 and record["training_bits_per_coefficient"] > 0
+    with pytest.raises(CodecError, match="already exists"):
+        train_entropy(str(model.parent.parent), out=str(model))
+    with pytest.raises(CodecError, match="shipped weights folder"):
+        train_entropy(str(model.parent.parent), out=str(ctxrans.WEIGHTS_DIR / "new.npz"))
+    assert not (ctxrans.WEIGHTS_DIR / "new.npz").exists()
+
+
+def test_the_context_model_beats_one_table_per_class(model):
+    """What the contexts buy on the training photos: the fitted map against the best
+    single table per class and pass (the counts are the training run's own)."""
+    from hybridcodec_learned import train_entropy as te
+
+    img = smooth_image(96, 128, seed=1)
+    pipe = hybridcodec._pipeline.Pipeline("ycbcr(subsampling=444)|dwt|deadzone|arith")
+    keys = np.concatenate([te.count_contexts(*te._quantized(pipe, img, q)) for q in (20, 60)])
+    counts = np.bincount(keys, minlength=ctxrans.CLASSES * 2 * ctxrans.CELLS * te.VMAX)
+    tables = te.laplace_tables()
+    _, bits = te.fit(counts, tables)
+    flat = counts.reshape(ctxrans.CLASSES * 2, ctxrans.CELLS, te.VMAX).sum(axis=1, keepdims=True)
+    _, bits_one = te.fit(np.pad(flat, ((0, 0), (0, ctxrans.CELLS - 1), (0, 0))).ravel(), tables)
+    assert bits < 0.9 * bits_one
