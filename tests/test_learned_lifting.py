@@ -149,3 +149,28 @@ def test_large_images_are_refused_from_the_header():
     with pytest.raises(CodecError, match="megapixels"):
         hybridcodec.Pipeline("lifting").layouts(4097, 4096, 3)
     hybridcodec.Pipeline("lifting").layouts(4096, 4096, 3)  # the limit itself is fine
+
+
+def test_cnn_after_lifting_uses_its_family_and_still_reads_files_made_with_the_dwt_weights(
+        tiny_weights, tmp_path, monkeypatch):
+    import shutil
+
+    from hybridcodec_learned import postfilter as pf
+
+    for f in ("postfilter-dwt.pt", "postfilter-dct.pt"):
+        shutil.copy(tiny_weights / f, tmp_path / f)
+    shutil.copy(tiny_weights / "postfilter-dwt.pt", tmp_path / "postfilter-lifting.pt")
+    monkeypatch.setattr(pf, "WEIGHTS_DIR", tmp_path)
+    pf.load_weights.cache_clear()
+    assert hybridcodec.Pipeline(SPEC + "|cnn").family == "lifting"
+    img = smooth_image(48, 64, seed=9)
+    data = hybridcodec.encode(img, pipeline=SPEC + "|cnn", quality=30)  # made with the dwt weights' bytes
+    before = hybridcodec.decode(data)
+    shutil.copy(tmp_path / "postfilter-dct.pt", tmp_path / "postfilter-lifting.pt")  # lifting gets its own
+    pf.load_weights.cache_clear()
+    assert np.array_equal(hybridcodec.decode(data), before)  # found among the families' weights
+    (tmp_path / "postfilter-dwt.pt").unlink()
+    pf.load_weights.cache_clear()
+    with pytest.raises(CodecError, match="made with cnn weights"):
+        hybridcodec.decode(data)
+    pf.load_weights.cache_clear()

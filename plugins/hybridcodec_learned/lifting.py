@@ -4,8 +4,10 @@
 It publishes the very band list of the ``dwt`` stage (same bands, shapes, gains,
 coding contexts and reduce levels), so ``deadzone`` quantizes its coefficients with
 the per-subband steps of the quality and ``arith`` codes them, unchanged; with its
-learned steps at zero it *is* ``dwt``.  Its family is ``dwt``: the ``cnn``
-post-filter uses the wavelet's weights after it.
+learned steps at zero it *is* ``dwt``.  Its family is ``lifting``: the ``cnn``
+post-filter after it uses ``postfilter-lifting.pt``, fine-tuned from the wavelet's
+(files made while it used ``postfilter-dwt.pt`` still decode: ``cnn`` finds the
+weights a file names).
 
 Only the synthesis is learned float arithmetic, after the coefficients are decoded
 (by ``arith``, exactly): another machine reconstructs the same pixels within float
@@ -70,7 +72,7 @@ class LearnedLifting(Stage):
 
     name = "lifting"
     kind = "transform"
-    family = "dwt"  # its artifacts are the wavelet's: cnn uses postfilter-dwt
+    family = "lifting"  # cnn uses postfilter-lifting.pt, fine-tuned from postfilter-dwt.pt
     doc = "CDF 9/7 lifting wavelet with learned predict/update steps (bands as dwt's; weights lifting.pt)"
     params = (Param("levels", int, 0, "decomposition levels; 0 = from the image size", min=0, max=8),)
 

@@ -16,7 +16,7 @@ from hybridcodec import CodecError, Param, Stage, register_stage
 __all__ = ["CNNPostFilter", "weights_path", "load_weights", "apply_filter"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-FAMILIES = ("dct", "dwt", "learned")
+FAMILIES = ("dct", "dwt", "learned", "lifting")
 _STRIP = 512  # rows filtered at a time, so memory stays bounded on large images
 _MARGIN = 32  # rows of context above and below a strip (the network sees 34 pixels)
 
@@ -72,7 +72,7 @@ def apply_filter(net, image: np.ndarray, quality: float, shift: float = 0.0) -> 
 @register_stage
 class CNNPostFilter(Stage):
     """Residual CNN post-filter conditioned on the quantization strength; one set of
-    weights per transform family (``dct``, ``dwt``, ``learned``) serves every quality.  The encoder
+    weights per transform family (``dct``, ``dwt``, ``learned``, ``lifting``) serves every quality.  The encoder
     stores how to apply the network's correction to this image (a 3 x 3 colour matrix
     fitted by least squares, all 0 = off), the strength shift it chose, and which
     weights (sha256) it used; the decoder refuses other weights."""
@@ -115,6 +115,11 @@ class CNNPostFilter(Stage):
         mix, shift, digest = side[0][:9], int.from_bytes(side[0][9:10], "big", signed=True), side[0][10:]
         path = weights_path(self._family(ctx))
         net, have = load_weights(str(path))
+        if have != digest:  # made with another family's weights (lifting used the dwt ones before it had its own)?
+            other = [f for f in FAMILIES if weights_path(f).exists() and load_weights(str(weights_path(f)))[1] == digest]
+            if other:
+                path = weights_path(other[0])
+                net, have = load_weights(str(path))
         if have != digest:
             raise CodecError(f"this file was made with cnn weights sha256 {digest.hex()[:16]}..., but the "
                              f"installed {path.name} is {have.hex()[:16]}...; install the hybridcodec-learned "

@@ -32,7 +32,7 @@ from .postfilter import weights_path
 
 __all__ = ["train_postfilter", "fingerprint", "FAMILY_OF_PRESET"]
 
-FAMILY_OF_PRESET = {"baseline": "dct", "dct-arith": "dct", "wavelet": "dwt", "learned": "learned"}
+FAMILY_OF_PRESET = {"baseline": "dct", "dct-arith": "dct", "wavelet": "dwt", "learned": "learned", "lifting": "lifting"}
 POOL = 1024  # patches in the pool
 RENEW_EVERY = 2  # steps between renewals of one region's patches: each patch is seen ~4 times
 FINGERPRINT_EVERY = 500  # steps between the weight fingerprints kept in the record
