@@ -24,9 +24,15 @@ from hybridcodec.compare import CompareSettings, run_compare
 from _kodak import KODAK
 
 HERE = Path(__file__).resolve().parent
-PIPELINES = ["wavelet", "wavelet+cnn", "lifting", "lifting+cnn"]
+# the learned entropy model (ctxrans) in place of arith, after each transform
+WAVELET_CTX = "ycbcr(subsampling=444)|dwt|deadzone|ctxrans"
+LIFTING_CTX = "ycbcr(subsampling=444)|lifting|deadzone|ctxrans"
+PIPELINES = ["wavelet", "wavelet+cnn", "lifting", "lifting+cnn", WAVELET_CTX, LIFTING_CTX]
 # (what it measures, pipeline, the pipeline it is measured against)
 CONTRIBUTIONS = [
+    ("learned entropy model (ctxrans) vs arith on plain CDF 9/7 coefficients", WAVELET_CTX, "wavelet"),
+    ("learned lifting vs fixed CDF 9/7 under the learned entropy model (ctxrans)", LIFTING_CTX, WAVELET_CTX),
+    ("learned entropy model (ctxrans) vs arith on the learned lifting's coefficients", LIFTING_CTX, "lifting"),
     ("learned lifting vs fixed CDF 9/7 (both deadzone + arith)", "lifting", "wavelet"),
     ("post-filter on the learned lifting", "lifting+cnn", "lifting"),
     ("post-filter on CDF 9/7", "wavelet+cnn", "wavelet"),
@@ -62,7 +68,7 @@ def main(argv=None):
     lines = []
     names = args.pipelines.split(",")
     if {"wavelet", "wavelet+cnn"} <= set(names):
-        best = max((n for n in names if n.startswith("lifting")), default=None,
+        best = max((n for n in names if "lifting" in n), default=None,
                    key=lambda n: -_bd(doc, n, "jpeg"))
         if best:
             lines.append(f"best lifting pipeline: {best} ({_bd(doc, best, 'jpeg'):+.2f} % vs jpeg)")
