@@ -85,12 +85,15 @@ def load_model(path: str) -> Model:
     return Model(tables, index, hashlib.sha256(p.read_bytes()).digest())
 
 
+_BINS = np.searchsorted(_EDGES, np.arange(_EDGES[-1] + 1), side="right").astype(np.int32)
+
+
 def _bin(v: np.ndarray) -> np.ndarray:
-    return np.searchsorted(_EDGES, v, side="right")
+    return _BINS[np.minimum(v, _EDGES[-1])]
 
 
 def _box(a: np.ndarray) -> np.ndarray:
-    """3x3 sums (zero outside) of an int64 array."""
+    """3x3 sums (zero outside) of an int32 array of |q| (< 2**24, so the sums fit)."""
     p = np.pad(a, 1)
     h, w = a.shape
     rows = p[:-2] + p[1:-1] + p[2:]
@@ -106,7 +109,7 @@ def _map(a: np.ndarray, h: int, w: int, sy: int, sx: int) -> np.ndarray:
         return np.minimum(i, m - 1)
 
     if a.size == 0:
-        return np.zeros((h, w), np.int64)
+        return np.zeros((h, w), np.int32)
     return a[np.ix_(axis(h, sy, a.shape[0]), axis(w, sx, a.shape[1]))]
 
 
@@ -115,17 +118,21 @@ def band_contexts(band, pi, layout, got):
     from the bands already coded (``got``: (plane, key) -> int array, predicted bands
     left out).  The second pass's cells need the decoded anchors: :func:`second_cells`."""
     h, w = band.shape
-    par = np.zeros((h, w), np.int64)
+
+    def box(key):
+        return _box(np.abs(got[key]).astype(np.int32))
+
+    par = np.zeros((h, w), np.int32)
     for r in band.parents:
         if r is not None and (pi, r[0]) in got:
-            par += _map(_box(np.abs(got[(pi, r[0])])), h, w, r[1], r[2])
-    sib = np.zeros((h, w), np.int64)
+            par += _map(box((pi, r[0])), h, w, r[1], r[2])
+    sib = np.zeros((h, w), np.int32)
     if band.sibling is not None and (pi, band.sibling[0]) in got:
         r = band.sibling
-        sib = _map(_box(np.abs(got[(pi, r[0])])), h, w, r[1], r[2])
-    lum = np.zeros((h, w), np.int64)
+        sib = _map(box((pi, r[0])), h, w, r[1], r[2])
+    lum = np.zeros((h, w), np.int32)
     if band.luma and pi > 0 and layout[pi].role == "chroma" and (0, band.key) in got:
-        lum = _map(_box(np.abs(got[(0, band.key)])), h, w, 2, 2)
+        lum = _map(box((0, band.key)), h, w, 2, 2)
     cls = band.context + 48 * (layout[pi].role == "chroma")
     first = _bin(par) * 64 + _bin(sib) * 8 + _bin(lum)
     return cls, first, _bin(par) * 8 + _bin(sib + lum)
@@ -134,7 +141,7 @@ def band_contexts(band, pi, layout, got):
 def second_cells(anchors_abs: np.ndarray, rest: np.ndarray) -> np.ndarray:
     """Second-pass cells: the anchors' 4-neighbour |q| sum (``anchors_abs`` holds |q| at
     anchors, 0 elsewhere) with the first references' bins."""
-    p = np.pad(anchors_abs, 1)
+    p = np.pad(anchors_abs.astype(np.int32), 1)
     nb = p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]
     return _bin(nb) * 64 + rest
 
