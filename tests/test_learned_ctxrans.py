@@ -126,3 +126,21 @@ def test_the_context_model_beats_one_table_per_class(model):
     flat = counts.reshape(ctxrans.CLASSES * 2, ctxrans.CELLS, te.VMAX).sum(axis=1, keepdims=True)
     _, bits_one = te.fit(np.pad(flat, ((0, 0), (0, ctxrans.CELLS - 1), (0, 0))).ravel(), tables)
     assert bits < 0.9 * bits_one
+
+
+def test_training_rejects_bad_input_and_writes_nothing(tmp_path):
+    data = tmp_path / "photos"
+    data.mkdir()
+    Image.fromarray(smooth_image(32, 32, seed=1)).save(data / "a.png")
+    (data / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    out = tmp_path / "m.npz"
+    with pytest.raises(CodecError, match="cannot read training photo .*b.png"):
+        train_entropy(str(data), out=str(out), say=lambda *_: None)
+    for bad in (0, -2):
+        with pytest.raises(CodecError, match="--limit"):
+            train_entropy(str(data), out=str(out), limit=bad)
+    with pytest.raises(CodecError, match="no training images"):
+        train_entropy(str(tmp_path / "absent"), out=str(out))
+    with pytest.raises(CodecError, match="--transform"):
+        train_entropy(str(data), transform="dct", out=str(out))
+    assert not out.exists() and not out.with_suffix(".json").exists()

@@ -109,14 +109,19 @@ def train_entropy(data: str, transform: str = "dwt", out: str | None = None, for
 
     if transform not in ("dwt", "lifting"):
         raise CodecError(f"train entropy takes --transform dwt or lifting, not {transform!r}")
+    if limit is not None and (int(limit) != limit or limit < 1):
+        raise CodecError("--limit must be a whole number of at least 1")
     files, target = training_files_and_target(data, out, "ctxrans.npz", False, force, replace_shipped)
     files = files[:limit] if limit else files
     pipe = Pipeline(f"ycbcr(subsampling=444)|{transform}|deadzone|arith")
     start = time.perf_counter()
     counts = np.zeros(cr.CLASSES * 2 * cr.CELLS * VMAX, np.int64)
     for i, f in enumerate(files):
-        with Image.open(f) as im:
-            arr = np.asarray(im.convert("RGB"))
+        try:
+            with Image.open(f) as im:
+                arr = np.asarray(im.convert("RGB"))
+        except (OSError, ValueError) as exc:  # a broken photo: say which, write nothing
+            raise CodecError(f"cannot read training photo {f}: {exc}") from None
         keys = np.concatenate([count_contexts(*_quantized(pipe, arr, q)) for q in QUALITIES])
         counts += np.bincount(keys, minlength=len(counts))
         if (i + 1) % 20 == 0:
