@@ -38,7 +38,7 @@ from hybridcodec import CodecError, Stage, SymbolTables, TruncatedError, registe
 from hybridcodec._bands import bands_needed, check_coded, coding_order, flatten, plane_starts
 from hybridcodec.entropy import rans
 
-__all__ = ["ContextRans", "Model", "load_model", "model_file", "band_contexts", "CELLS", "CLASSES"]
+__all__ = ["ContextRans", "Model", "load_model", "model_file", "band_contexts", "coded_cells", "CELLS", "CLASSES"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FORMAT = "hybridcodec-ctxrans/1"
@@ -146,6 +146,15 @@ def second_cells(anchors_abs: np.ndarray, rest: np.ndarray) -> np.ndarray:
     return _bin(nb) * 64 + rest
 
 
+def coded_cells(band, pi, layout, got, v):
+    """What the encoder (and training) knows of band ``v``: ``(class, anchor mask,
+    first-pass cells of the anchors, second-pass cells of the others)``."""
+    cls, first, rest = band_contexts(band, pi, layout, got)
+    anchor = _checker(band.shape)
+    second = second_cells(np.where(anchor, np.abs(v), 0), rest)
+    return cls, anchor, first[anchor], second[~anchor]
+
+
 def _checker(shape):
     yy, xx = np.indices(shape)
     return (yy + xx) % 2 == 0
@@ -207,11 +216,9 @@ class ContextRans(Stage):
                 syms.append(r)
                 idxs.append(np.full(r.size, t, np.int32))
                 continue
-            cls, first, rest = band_contexts(b, pi, layout, got)
-            anchor = _checker(b.shape)
-            second = second_cells(np.where(anchor, np.abs(v), 0), rest)
+            cls, anchor, first, second = coded_cells(b, pi, layout, got, v)
             syms += [v[anchor], v[~anchor]]
-            idxs += [model.index[cls, 0][first[anchor]], model.index[cls, 1][second[~anchor]]]
+            idxs += [model.index[cls, 0][first], model.index[cls, 1][second]]
             groups.setdefault((pi, b.order), []).append(len(idxs) - 2)
             got[(pi, b.key)] = v
         last = len(model.tables.lengths) - 1

@@ -79,12 +79,10 @@ def count_contexts(planes, layout) -> np.ndarray:
         if b.predict:
             continue
         v = flat[starts[pi] + b.offset : starts[pi] + b.offset + b.size].reshape(b.shape)
-        cls, first, rest = cr.band_contexts(b, pi, layout, got)
-        anchor = cr._checker(b.shape)
-        second = cr.second_cells(np.where(anchor, np.abs(v), 0), rest)
+        cls, anchor, first, second = cr.coded_cells(b, pi, layout, got, v)
         a = np.minimum(np.abs(v), VMAX - 1)
-        keys.append(((cls * 2) * cr.CELLS + first[anchor]) * VMAX + a[anchor])
-        keys.append(((cls * 2 + 1) * cr.CELLS + second[~anchor]) * VMAX + a[~anchor])
+        keys.append(((cls * 2) * cr.CELLS + first) * VMAX + a[anchor])
+        keys.append(((cls * 2 + 1) * cr.CELLS + second) * VMAX + a[~anchor])
         got[(pi, b.key)] = v
     return np.concatenate(keys + [np.zeros(0, np.int64)])
 
