@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 from ._errors import CodecError, TruncatedError
 
-__all__ = ["MAGIC", "VERSION", "Header", "Chunk", "write_container", "read_container", "read_head",
+__all__ = ["MAGIC", "VERSION", "COMPACT_VERSION", "SPEC_DICTIONARY", "pack_spec", "unpack_spec", "Header", "Chunk", "write_container", "read_container", "read_head",
            "scan_chunks", "MAX_DIMENSION", "FILE_STAGE", "EXIF", "ICC", "XMP", "METADATA"]
 
 MAGIC = b"\x89HCX\r\n\x1a\n"
-VERSION = 2  # the newest format this module reads and writes (see docs/FORMAT.md)
+VERSION = 3  # the newest format this module reads and writes (see docs/FORMAT.md)
+COMPACT_VERSION = 3  # from this version on the spec is stored deflated with SPEC_DICTIONARY
 MAX_DIMENSION = 1 << 24
 FLAG_CHANNEL_AXIS = 0x01  # input was H x W x 1, give that shape back
 _KNOWN_FLAGS = FLAG_CHANNEL_AXIS
@@ -35,7 +36,7 @@ class Header:
     spec: str
     flags: int = 0
     bits: int = 8
-    version: int = 1  # written as given: the lowest version that holds the pipeline's data
+    version: int = 1  # written as given (the codec writes version 3: see docs/FORMAT.md)
     count: int = 0  # chunks the header declares (when read from a file)
 
 
@@ -47,8 +48,65 @@ class Chunk:
     complete: bool = True  # False: what is left of a chunk that a cut-short file ends in
 
 
+# Version 3 stores the pipeline spec as raw deflate (RFC 1951) with this preset
+# dictionary: the canonical specs of the presets and common pipelines of 2026-11, so
+# that such a spec takes ~6 bytes instead of ~130 (measured on the preset specs; 130
+# bytes were 0.3 % of BD-rate on Kodak for `lifting+cnn`, 9 % of a quality-3 file).
+# It is part of the format: these bytes may never change (a test holds their sha256).
+SPEC_DICTIONARY = "\n".join((
+    "rct()|int53(levels=0)|arith()",
+    "dcnn()|rans()", "dcnn()|arith()", "learned()|rans()", "learned()|arith()|cnn(weights=auto)", "learned()|arith()",
+    "ycbcr(subsampling=420)|dct(block=8)|deadzone(rounding=0.33,recon=0.4,chroma=1.0,isolated=0.1)|arith()",
+    "ycbcr(subsampling=420)|dct(block=8)|jpegq(table=annexk)|arith()|cnn(weights=auto)",
+    "ycbcr(subsampling=420)|dct(block=8)|jpegq(table=annexk)|arith()",
+    "ycbcr(subsampling=420)|dct(block=8)|jpegq(table=annexk)|huffman()|cnn(weights=auto)",
+    "ycbcr(subsampling=420)|dct(block=8)|jpegq(table=annexk)|huffman()",
+    "ycbcr(subsampling=444)|dwt(wavelet=bior4.4,levels=0,mode=reflect)|deadzone(rounding=0.33,recon=0.4,chroma=1.0,"
+    "isolated=0.1)|ctxrans()",
+    "ycbcr(subsampling=444)|lifting(levels=0)|deadzone(rounding=0.33,recon=0.4,chroma=1.0,isolated=0.1)|ctxrans()",
+    "ycbcr(subsampling=444)|dwt(wavelet=bior4.4,levels=0,mode=reflect)|deadzone(rounding=0.33,recon=0.4,chroma=1.0,"
+    "isolated=0.1)|arith()|cnn(weights=auto)",
+    "ycbcr(subsampling=444)|dwt(wavelet=bior4.4,levels=0,mode=reflect)|deadzone(rounding=0.33,recon=0.4,chroma=1.0,"
+    "isolated=0.1)|arith()",
+    "ycbcr(subsampling=444)|lifting(levels=0)|deadzone(rounding=0.33,recon=0.4,chroma=1.0,isolated=0.1)|arith()"
+    "|cnn(weights=auto)",
+    "ycbcr(subsampling=444)|lifting(levels=0)|deadzone(rounding=0.33,recon=0.4,chroma=1.0,isolated=0.1)|arith()",
+)).encode("ascii")
+_MAX_SPEC = 0xFFFF  # a spec longer than this is refused, stored either way
+
+
+def pack_spec(spec: str, version: int) -> bytes:
+    """The header's spec field: the ASCII spec, deflated with :data:`SPEC_DICTIONARY`
+    from version 3 on."""
+    raw = spec.encode("ascii")
+    if version < COMPACT_VERSION:
+        return raw
+    z = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, SPEC_DICTIONARY)
+    return z.compress(raw) + z.flush()
+
+
+def unpack_spec(field: bytes, version: int) -> str:
+    """Inverse of :func:`pack_spec`; raises CodecError for a damaged field (never
+    inflates more than ``_MAX_SPEC`` bytes)."""
+    raw = field
+    if version >= COMPACT_VERSION:
+        z = zlib.decompressobj(-15, SPEC_DICTIONARY)
+        try:
+            raw = z.decompress(field, _MAX_SPEC + 1)
+        except zlib.error:
+            raise CodecError("corrupt .hcx file: the compressed pipeline spec is damaged") from None
+        if not z.eof or z.unused_data or z.unconsumed_tail or len(raw) > _MAX_SPEC:
+            raise CodecError("corrupt .hcx file: the compressed pipeline spec is damaged")
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise CodecError("corrupt .hcx file: the pipeline spec is not ASCII") from None
+
+
 def write_container(header: Header, chunks: list[Chunk]) -> bytes:
-    spec = header.spec.encode("ascii")
+    if len(header.spec) > _MAX_SPEC:
+        raise CodecError("pipeline spec too long for the container")
+    spec = pack_spec(header.spec, header.version)
     if len(spec) > 0xFFFF or len(chunks) > 0xFFFF:
         raise CodecError("pipeline spec or chunk list too long for the container")
     if not 1 <= header.version <= VERSION:
@@ -92,10 +150,7 @@ def read_header(data) -> tuple[Header, int, int]:
     if not 100 <= quality <= 10000:
         raise CodecError(f"corrupt .hcx file: quality {quality / 100} is outside 1..100")
     quality = quality // 100 if quality % 100 == 0 else quality / 100
-    try:
-        spec = data[_FIXED.size : _FIXED.size + slen].decode("ascii")
-    except UnicodeDecodeError:
-        raise CodecError("corrupt .hcx file: the pipeline spec is not ASCII") from None
+    spec = unpack_spec(data[_FIXED.size : _FIXED.size + slen], version)
     (count,) = struct.unpack_from(">H", data, _FIXED.size + slen)
     header = Header(width, height, channels, quality, spec, flags, bits, version, count)
     return header, count, end + 4

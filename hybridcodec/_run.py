@@ -26,6 +26,7 @@ def encode_planes(pipe: Pipeline, arr: np.ndarray, quality: float) -> tuple[byte
     ctx = pipe.context(w, h, c, quality, bits=bits)
     ctx.model = pipe.model(layouts)
     ctx.reuse_planes = True
+    ctx.want_soft = pipe.entropy.uses_soft
     if pipe.forward:  # the first stage reads the samples (centred on 0: 128, or 32768 for 16 bits)
         planes = pipe.forward[0].encode_samples(arr, layouts[0], ctx)
     else:
@@ -33,6 +34,7 @@ def encode_planes(pipe: Pipeline, arr: np.ndarray, quality: float) -> tuple[byte
 
         planes = from_samples(arr)
     for stage, layout in zip(pipe.forward[1:], layouts[1:]):
+        ctx.soft = None  # soft values describe the planes the entropy stage gets: only the last stage's count
         planes = stage.encode(planes, layout, ctx)
     return pipe.entropy.encode(planes, layouts[-1], ctx), ctx, layouts
 

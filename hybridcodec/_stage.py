@@ -167,6 +167,13 @@ class Context:
     family: str = ""  # artifact family of the pipeline's transform (Stage.family), for post-filters
     model: Any = None  # the EntropyModel offered to the entropy stage (None: none offered)
     scratch: dict = field(default_factory=dict)  # per-image state a stage keeps between its calls
+    # writing, for rate-distortion optimised quantization (:mod:`hybridcodec.entropy.rdoq`):
+    # whether the entropy stage takes soft values (``Stage.uses_soft``), and what the stage
+    # before it offered, ``(soft, shift)``: per plane, each coefficient over its step in
+    # the plane's band-major flat order, and the reconstruction rule (index m >= 1 stands
+    # for m + shift steps).  The runner clears ``soft`` before each stage.
+    want_soft: bool = False
+    soft: Any = None
 
     @property
     def reduce_levels(self) -> int:
@@ -211,6 +218,7 @@ class Stage:
     kind: ClassVar[str] = ""
     family: ClassVar[str] = ""  # transforms: the family of artifacts it leaves (post-filters pick weights by it)
     needs_model: ClassVar[bool] = False  # entropy stages that code with an offered EntropyModel
+    uses_soft: ClassVar[bool] = False  # entropy stages that re-decide a quantizer's indexes from ctx.soft
     format_version: ClassVar[int] = 1  # the .hcx version whose files hold this stage's data as it writes it
     repeatable: ClassVar[bool] = False  # may appear more than once in a pipeline (none built in)
     params: ClassVar[tuple[Param, ...]] = ()

@@ -78,7 +78,7 @@ def test_header_records_weights_and_gains(use_weights):
     info = hybridcodec.info(data)
     assert info["pipeline"].endswith("|cnn(weights=auto)")
     side = [c for c in info["chunks"] if c["type"] == "SIDE"]
-    assert side and side[0]["bytes"] == 42  # colour matrix, strength shift, sha256
+    assert side and side[0]["bytes"] == 18  # colour matrix, strength shift, 8 bytes of the sha256
 
 
 def test_colour_mix_is_the_least_squares_fit():
@@ -180,8 +180,28 @@ def test_any_gain_and_shift_bytes_decode(use_weights, gains_shift):
     forged = [Chunk(c.type, c.stage, gains_shift + c.payload[10:]) if c is side else c for c in chunks]
     out = hybridcodec.decode(write_container(header, forged))
     assert out.shape == img.shape and out.dtype == np.uint8
-    bad = [Chunk(c.type, c.stage, c.payload[:41]) if c is side else c for c in chunks]
-    with pytest.raises(hybridcodec.CodecError, match="cnn side data"):
+    for wrong in (side.payload[:17], side.payload + bytes(1), side.payload + bytes(23)):  # 17, 19, 41 bytes
+        bad = [Chunk(c.type, c.stage, wrong) if c is side else c for c in chunks]
+        with pytest.raises(hybridcodec.CodecError, match="cnn side data"):
+            hybridcodec.decode(write_container(header, bad))
+
+
+def test_side_data_of_before_holds_the_whole_sha256_and_still_decodes(use_weights):
+    """Files written before 2026-11-27 store all 32 bytes of the weights' sha256 (42 bytes
+    of side data): they decode as before; a wrong byte anywhere in it is refused."""
+    import hashlib
+
+    from hybridcodec._container import Chunk, read_container, write_container
+
+    img = smooth_image(24, 40, 3)
+    new = hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40)
+    header, chunks = read_container(new)
+    full = hashlib.sha256((use_weights / "postfilter-dwt.pt").read_bytes()).digest()
+    old = [Chunk(c.type, c.stage, c.payload[:10] + full) if c.type == b"SIDE" else c for c in chunks]
+    assert np.array_equal(hybridcodec.decode(write_container(header, old)), hybridcodec.decode(new))
+    wrong = full[:31] + bytes([full[31] ^ 1])
+    bad = [Chunk(c.type, c.stage, c.payload[:10] + wrong) if c.type == b"SIDE" else c for c in chunks]
+    with pytest.raises(hybridcodec.CodecError, match="cnn weights sha256"):
         hybridcodec.decode(write_container(header, bad))
 
 

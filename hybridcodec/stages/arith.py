@@ -12,6 +12,7 @@ from .._registry import register_stage
 from .._bands import bands_needed, check_coded, coding_order, flatten, plane_starts, unflatten
 from .._stage import Stage
 from ..entropy import coefficients as cm
+from ..entropy.rdoq import rdoq
 
 __all__ = ["Arith"]
 
@@ -33,6 +34,7 @@ class Arith(Stage):
 
     name = "arith"
     kind = "entropy"
+    uses_soft = True  # a quantizer's soft values: rate-distortion optimised indexes (encoder only)
     format_version = 2  # version 2: luma and chroma in two streams (version 1, and any file without chroma: one)
     doc = "context-adaptive binary range coding of coefficients (neighbours + parents)"
 
@@ -68,8 +70,13 @@ class Arith(Stage):
 
     def encode(self, planes, layout, ctx) -> bytes:
         rows, _ = self._plan(layout)
+        coef = flatten(planes, layout)
+        if ctx.soft is not None:  # the quantizer's soft values: re-decide its indexes with our rates
+            soft, shift = ctx.soft
+            coef = np.ascontiguousarray(coef, np.int32)
+            rdoq(coef, rows, np.concatenate(soft) if len(soft) > 1 else soft[0], shift)
         try:
-            streams = cm.encode_streams(flatten(planes, layout), rows, split=ctx.version >= 2)
+            streams = cm.encode_streams(coef, rows, split=ctx.version >= 2)
         except ValueError as exc:
             raise CodecError(f"arith: {exc}") from None
         if len(streams) == 1:  # the same as in version 1

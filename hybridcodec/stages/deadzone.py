@@ -67,16 +67,23 @@ class DeadZone(Stage):
         return _band_table(info.bands, step)
 
     def encode(self, planes, layout, ctx):
-        out = []
+        out, softs = [], []
         for c, info in zip(planes, layout):
             table, steps = self._table(info, ctx)
             flat = np.ascontiguousarray(info.flat(np.asarray(c, np.float32)))  # a view for flat planes
             own = ctx.reuse_planes or not np.may_share_memory(flat, c)  # a copy made here is ours too
             q = flat.view(np.int32) if own and flat.flags.writeable else np.empty(flat.shape, np.int32)
             drop = self.isolated < self.rounding
+            if ctx.want_soft:  # each coefficient over its step, for the entropy stage's RDOQ
+                soft = np.empty(flat.shape, np.float32)
+                for (o, h, w, _), st in zip(table, steps):
+                    np.divide(flat[o : o + h * w], st, out=soft[o : o + h * w])
+                softs.append(soft)
             run(_quantize_bands, [(flat, table, steps, np.float32(self.rounding), np.float32(self.isolated), drop,
                                    q, b0, b1) for b0, b1 in spans(len(table), 1)])
             out.append(info.unflat(q))
+        if softs:
+            ctx.soft = (softs, float(self.recon - self.rounding))
         return out
 
     def decode(self, planes, layout, ctx):

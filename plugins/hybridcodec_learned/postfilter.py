@@ -75,7 +75,7 @@ class CNNPostFilter(Stage):
     weights per transform family (``dct``, ``dwt``, ``learned``, ``lifting``) serves every quality.  The encoder
     stores how to apply the network's correction to this image (a 3 x 3 colour matrix
     fitted by least squares, all 0 = off), the strength shift it chose, and which
-    weights (sha256) it used; the decoder refuses other weights."""
+    weights (the first 8 bytes of their sha256) it used; the decoder refuses other weights."""
 
     name = "cnn"
     kind = "postfilter"
@@ -106,21 +106,22 @@ class CNNPostFilter(Stage):
                 if mse < best[0] and any(mix):
                     best = (mse, mix, shift)
         _, mix, shift = best
-        ctx.emit(self.index, mix + shift.to_bytes(1, "big", signed=True) + digest)
+        ctx.emit(self.index, mix + shift.to_bytes(1, "big", signed=True) + digest[:_DIGEST])
 
     def decode(self, image, ctx):
         side = ctx.take(self.index)
-        if len(side) != 1 or len(side[0]) != 42:
+        if len(side) != 1 or len(side[0]) not in (10 + _DIGEST, 42):
             raise CodecError("corrupt .hcx file: bad cnn side data")
         mix, shift, digest = side[0][:9], int.from_bytes(side[0][9:10], "big", signed=True), side[0][10:]
         path = weights_path(self._family(ctx))
         net, have = load_weights(str(path))
-        if have != digest:  # made with another family's weights (lifting used the dwt ones before it had its own)?
-            other = [f for f in FAMILIES if weights_path(f).exists() and load_weights(str(weights_path(f)))[1] == digest]
+        if have[: len(digest)] != digest:  # made with another family's weights (lifting used the dwt ones before)?
+            other = [f for f in FAMILIES if weights_path(f).exists()
+                     and load_weights(str(weights_path(f)))[1][: len(digest)] == digest]
             if other:
                 path = weights_path(other[0])
                 net, have = load_weights(str(path))
-        if have != digest:
+        if have[: len(digest)] != digest:
             raise CodecError(f"this file was made with cnn weights sha256 {digest.hex()[:16]}..., but the "
                              f"installed {path.name} is {have.hex()[:16]}...; install the hybridcodec-learned "
                              "version that made the file")
@@ -133,6 +134,10 @@ class CNNPostFilter(Stage):
 # (at high qualities that corrects more: +0.02 dB for wavelets at q75-90 on Kodak) and
 # stores the shift it chose, in 1/16ths of the strength scale, as a signed byte.
 _SHIFT_ONE = 16
+# The weights' sha256 is stored cut to its first 8 bytes (as ctxrans stores its model's):
+# enough to tell weight files apart, 24 bytes less per file; files written before keep
+# all 32 (side data of 42 bytes) and still decode.
+_DIGEST = 8
 _SHIFTS_TRIED = (0, 2, 4)
 _MIX_ONE = 64  # a stored signed byte m stands for m / 64
 
