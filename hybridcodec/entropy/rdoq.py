@@ -89,6 +89,8 @@ def _rdoq(bands, coef, soft, shift, lam, probs, cost, qsig, qpar, qmag, refs_buf
         big_w = max(big_w, bands[bi, 2])
     up = np.zeros(big_w, np.int64)
     sns = np.zeros(big_w, np.int64)
+    sbase = np.zeros(big_w, np.int64)
+    pcs = np.zeros(big_w, np.int64)
     changed = 0
     for bi in range(len(bands)):
         off, h, w, cls, pred = bands[bi, 0], bands[bi, 1], bands[bi, 2], bands[bi, 3], bands[bi, 4]
@@ -97,67 +99,82 @@ def _rdoq(bands, coef, soft, shift, lam, probs, cost, qsig, qpar, qmag, refs_buf
         base = cls * PER_CLASS
         refs = refs_buf[: h * w]
         _ref_sums(coef, bands, bi, refs)
+        # as the coder's loop (coefficients._run): what is known before a row, per row;
+        # 1-D runs indexed from 0 (measured on kodim01 q75, one thread: 52 -> 20 ms)
         for y in range(h):
             row = y * w
+            rr = refs[row : row + w]
+            cur = coef[off + row : off + row + w]
+            sr = soft[off + row : off + row + w]
             for x in range(w):
+                pc = np.int64(rr[x])
+                pcs[x] = pc
+                sbase[x] = base + _SIG0 + qpar[min(pc, 15)] * 3
                 up[x] = 0
                 sns[x] = 0
             if y > 0:
+                n1 = coef[off + row - w : off + row]
                 for x in range(w):
-                    v = coef[off + row - w + x]
+                    v = n1[x]
                     up[x] = 2 * abs(v)
                     sns[x] = (v > 0) - (v < 0)
+                u1, u0, n1r = up[1:w], up[: w - 1], n1[1:w]
                 for x in range(w - 1):
-                    up[x + 1] += abs(coef[off + row - w + x])
-                    up[x] += abs(coef[off + row - w + x + 1])
+                    u1[x] += abs(n1[x])
+                for x in range(w - 1):
+                    u0[x] += abs(n1r[x])
                 if y > 1:
+                    n2 = coef[off + row - 2 * w : off + row - w]
                     for x in range(w):
-                        up[x] += abs(coef[off + row - 2 * w + x])
+                        up[x] += abs(n2[x])
             vw = np.int64(0)
             vww = np.int64(0)
             for x in range(w):
-                i = off + row + x
                 a = up[x] + 2 * abs(vw) + abs(vww)
-                pc = np.int64(refs[row + x])
-                sctx = base + _SIG0 + qpar[min(pc, 15)] * 3 + qsig[min(a, 63)] * 9
-                s = np.float64(soft[i])
+                sctx = sbase[x] + qsig[min(a, 63)] * 9
+                s = np.float64(sr[x])
                 mag = abs(s)
-                q0 = coef[i]
-                if not mag < 4194304.0:  # huge (or NaN): kept as quantized
-                    _update(probs, sctx, 1 if q0 else 0)
+                q0 = cur[x]
+                top = np.int64(math.floor(mag - shift + 0.5)) if mag < 4194304.0 else np.int64(-1)
+                if top < 1:
+                    if top < 0 and not mag < 4194304.0:  # huge (or NaN): kept as quantized
+                        _update(probs, sctx, 1 if q0 else 0)
+                        vww = vw
+                        vw = q0
+                        continue
+                    _update(probs, sctx, 0)
+                    if q0 != 0:
+                        changed += 1
+                        cur[x] = 0
                     vww = vw
-                    vw = coef[i]
+                    vw = 0
                     continue
-                top = np.int64(math.floor(mag - shift + 0.5))  # the index nearest in reconstruction
+                t = min(a + pcs[x], 63)
+                mctx = base + _MAG0 + qmag[t] * NK
+                sw = (vw > 0) - (vw < 0)
+                sc = base + _SGN0 + 3 * (sw + 1) + (sns[x] + 1)
+                neg = 1 if s < 0 else 0
+                nonzero = _bit(probs, sctx, 1, cost) + _bit(probs, sc, neg, cost)
+                best_j = mag * mag + lam * _bit(probs, sctx, 0, cost)
                 best = np.int64(0)
-                if top >= 1:
-                    t = min(a + pc, 63)
-                    mctx = base + _MAG0 + qmag[t] * NK
-                    sw = (vw > 0) - (vw < 0)
-                    sc = base + _SGN0 + 3 * (sw + 1) + (sns[x] + 1)
-                    neg = 1 if s < 0 else 0
-                    nonzero = _bit(probs, sctx, 1, cost) + _bit(probs, sc, neg, cost)
-                    best_j = mag * mag + lam * _bit(probs, sctx, 0, cost)
-                    for m in range(max(1, top - 1), top + 1):
-                        d = mag - (m + shift)
-                        j = d * d + lam * (nonzero + _mag_bits(probs, mctx, m, cost))
-                        if j < best_j:
-                            best_j = j
-                            best = m
-                    if best:
-                        _update(probs, sctx, 1)
-                        _mag_update(probs, mctx, best)
-                        _update(probs, sc, neg)
-                    else:
-                        _update(probs, sctx, 0)
+                for m in range(max(1, top - 1), top + 1):
+                    d = mag - (m + shift)
+                    j = d * d + lam * (nonzero + _mag_bits(probs, mctx, m, cost))
+                    if j < best_j:
+                        best_j = j
+                        best = m
+                if best:
+                    _update(probs, sctx, 1)
+                    _mag_update(probs, mctx, best)
+                    _update(probs, sc, neg)
                 else:
                     _update(probs, sctx, 0)
-                v = np.int32(-best if s < 0 else best)
+                v = np.int32(-best if neg else best)
                 if v != q0:
                     changed += 1
-                coef[i] = v
+                    cur[x] = v
                 vww = vw
-                vw = coef[i]
+                vw = v
     return changed
 
 
