@@ -26,7 +26,6 @@ def encode_planes(pipe: Pipeline, arr: np.ndarray, quality: float) -> tuple[byte
     ctx = pipe.context(w, h, c, quality, bits=bits)
     ctx.model = pipe.model(layouts)
     ctx.reuse_planes = True
-    ctx.want_soft = pipe.entropy.uses_soft
     if pipe.forward:  # the first stage reads the samples (centred on 0: 128, or 32768 for 16 bits)
         planes = pipe.forward[0].encode_samples(arr, layouts[0], ctx)
     else:
@@ -34,8 +33,11 @@ def encode_planes(pipe: Pipeline, arr: np.ndarray, quality: float) -> tuple[byte
 
         planes = from_samples(arr)
     for stage, layout in zip(pipe.forward[1:], layouts[1:]):
-        ctx.soft = None  # soft values describe the planes the entropy stage gets: only the last stage's count
+        # soft values in place of indexes: only from the stage right before an entropy stage that takes them
+        ctx.soft = None
+        ctx.want_soft = pipe.entropy.uses_soft and stage is pipe.forward[-1]
         planes = stage.encode(planes, layout, ctx)
+    ctx.want_soft = False
     return pipe.entropy.encode(planes, layouts[-1], ctx), ctx, layouts
 
 

@@ -168,10 +168,11 @@ class Context:
     model: Any = None  # the EntropyModel offered to the entropy stage (None: none offered)
     scratch: dict = field(default_factory=dict)  # per-image state a stage keeps between its calls
     # writing, for rate-distortion optimised quantization (:mod:`hybridcodec.entropy.rdoq`):
-    # whether the entropy stage takes soft values (``Stage.uses_soft``), and what the stage
-    # before it offered, ``(soft, shift)``: per plane, each coefficient over its step in
-    # the plane's band-major flat order, and the reconstruction rule (index m >= 1 stands
-    # for m + shift steps).  The runner clears ``soft`` before each stage.
+    # ``want_soft``, set by the runner for the last stage before an entropy stage that
+    # takes soft values (``Stage.uses_soft``); and what that stage offered, ``(planes, shift,
+    # fine)``: per plane, whether its bands (save predicted ones) hold soft values (c / step
+    # in fine-ths, an int) in place of indexes, and the reconstruction rule (index m >= 1
+    # stands for m + shift steps).  The runner clears ``soft`` before each stage.
     want_soft: bool = False
     soft: Any = None
 

@@ -35,14 +35,18 @@ def _laplace_bands(seed, shapes=((8, 8), (8, 8), (16, 16), (16, 16), (32, 32))):
     return table, rng.laplace(0, scale).astype(np.float32)
 
 
+def _fine(soft):
+    return np.rint(soft.astype(np.float64) * 256).astype(np.int32)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_rdoq_lowers_the_cost_in_coded_bits(seed):
     table, soft = _laplace_bands(seed)
     lam = rd.MU * math.log(2) / 6
     plain = _deadzone(soft)
-    opt = plain.copy()
-    changed = rd.rdoq(opt, table, soft, SHIFT)
-    assert changed > 0
+    opt = _fine(soft)
+    rd.rdoq(opt, table, np.ones(len(table), bool), SHIFT)
+    assert not np.array_equal(opt, plain)
     cost = [_distortion(soft, q) + lam * 8 * len(cm.encode_bands(q, table)) for q in (plain, opt)]
     assert cost[1] < cost[0]
     back, status = cm.decode_bands(cm.encode_bands(opt, table), table, len(opt))
@@ -54,26 +58,44 @@ def test_rdoq_lowers_the_cost_in_coded_bits(seed):
 def test_without_a_rate_weight_every_index_is_the_nearest(seed, scale):
     """mu = 0: distortion alone, so each index is the one nearest in reconstruction."""
     table, soft = _laplace_bands(seed)
-    soft = (soft * scale).astype(np.float32)
-    q = _deadzone(soft)
-    rd.rdoq(q, table, soft, SHIFT, mu=0.0)
-    a = np.abs(soft.astype(np.float64))
+    q = _fine((soft * scale).astype(np.float32))
+    a = np.abs(q.astype(np.float64)) / 256
+    rd.rdoq(q, table, np.ones(len(table), bool), SHIFT, mu=0.0)
     near = np.floor(a - SHIFT + 0.5)
-    expect = np.where(near >= 1, np.sign(soft) * near, 0)
-    assert np.array_equal(q, expect.astype(np.int32))
+    assert np.array_equal(np.abs(q), np.where(near >= 1, near, 0).astype(np.int32))
 
 
-def test_predicted_bands_huge_and_nan_values_are_kept():
-    table, n = _table([(4, 4), (4, 4)], pred_first=True)
-    soft = np.linspace(-9, 9, n).astype(np.float32)
-    soft[20], soft[21] = np.nan, 1e9
-    q = _deadzone(np.nan_to_num(soft, nan=0.0, posinf=0, neginf=0))
-    q[21] = 12345
+def test_only_the_rows_with_soft_values_change():
+    """Predicted bands and rows not flagged hold indexes: a huge rate weight, which zeroes
+    every soft value it may, leaves them alone."""
+    table, n = _table([(4, 4), (4, 4), (8, 8)], pred_first=True)
+    q = np.arange(n, dtype=np.int32) - n // 2
     before = q.copy()
-    rd.rdoq(q, table, soft, SHIFT, mu=1e6)  # a huge rate weight would zero all it may
-    assert np.array_equal(q[:16], before[:16])  # the predicted band
-    assert q[20] == before[20] and q[21] == 12345
-    assert np.all(q[16:20] == 0) and np.all(q[22:] == 0)
+    rd.rdoq(q, table, [True, False, True], SHIFT, mu=1e6)
+    assert np.array_equal(q[:32], before[:32]) and not q[32:].any()
+
+
+def test_a_plane_too_large_for_soft_values_keeps_its_indexes():
+    """deadzone offers soft values in place of indexes only where c / step * 256 fits an
+    int32 (and never in predicted bands); elsewhere it writes its indexes."""
+    from hybridcodec._pipeline import Pipeline
+    from hybridcodec.stages.deadzone import FINE, SOFT_LIMIT, base_step
+
+    pipe = Pipeline("ycbcr(subsampling=444)|dwt(levels=2)|deadzone|arith")
+    layouts = pipe.layouts(16, 16, 3)
+    ctx = pipe.context(16, 16, 3, 50)
+    ctx.want_soft = True
+    rng = np.random.default_rng(0)
+    planes = [rng.normal(0, 40, info.shape).astype(np.float32) for info in layouts[2]]
+    planes[1][5] = SOFT_LIMIT * base_step(50) * 40
+    out = pipe.forward[2].encode([p.copy() for p in planes], layouts[2], ctx)
+    assert ctx.soft[0] == (True, False, True) and ctx.soft[2] == FINE
+    info = layouts[2][0]
+    ll = info.bands[0]
+    assert ll.predict and np.abs(out[0][ll.offset : ll.offset + ll.size]).max() < 200  # indexes, not 256ths
+    ctx2 = pipe.context(16, 16, 3, 50)
+    plain = pipe.forward[2].encode([p.copy() for p in planes], layouts[2], ctx2)
+    assert ctx2.soft is None and np.array_equal(out[1], plain[1])
 
 
 def _pixel_cost(img, data, lam_per_bit):
@@ -97,9 +119,8 @@ def test_the_codec_uses_it_and_decodes_it(quality, monkeypatch):
     assert _pixel_cost(img, with_rdoq, lam) < _pixel_cost(img, without, lam)
 
 
-def test_no_soft_values_after_another_stage(monkeypatch):
-    """Soft values describe the planes the entropy stage gets: a quantizer that offers none
-    (jpegq) leaves arith to code its indexes as they are."""
+def test_soft_values_only_from_the_stage_before_arith(monkeypatch):
+    """A quantizer that offers none (jpegq) leaves arith to code its indexes as they are."""
     seen = []
     real = Arith.encode
 

@@ -3,7 +3,8 @@
 quantized index with the coder's own rate, before the bands are coded.
 
 A quantizer that offers *soft* values (each coefficient over its band's step,
-``c / step``) and its reconstruction rule (index ``m >= 1`` stands for
+``c / step``, in 1/256ths, written in place of the index so that the offer costs no
+memory: ``deadzone``) and its reconstruction rule (index ``m >= 1`` stands for
 ``m + shift`` steps, 0 for 0) lets the entropy stage pick, coefficient by
 coefficient in coding order, the index ``m`` among 0, ``m* - 1`` and ``m*`` (``m*``
 the index nearest in reconstruction) that minimises
@@ -81,9 +82,9 @@ def _mag_update(probs, mctx, m):
 
 
 @kernel(cache=True, nogil=True)
-def _rdoq(bands, coef, soft, shift, lam, probs, cost, qsig, qpar, qmag, refs_buf):
-    """Re-decide ``coef`` (int32, flat) in place over the rows of ``bands`` (in
-    coding order); ``soft`` holds ``c / step`` per coefficient."""
+def _rdoq(bands, coef, soft_rows, fine, shift, lam, probs, cost, qsig, qpar, qmag, refs_buf):
+    """Over the rows of ``bands`` (in coding order) flagged in ``soft_rows``, replace the
+    soft values ``coef`` holds (``c / step`` in ``fine``-ths) by the indexes decided."""
     big_w = 1
     for bi in range(len(bands)):
         big_w = max(big_w, bands[bi, 2])
@@ -94,8 +95,8 @@ def _rdoq(bands, coef, soft, shift, lam, probs, cost, qsig, qpar, qmag, refs_buf
     changed = 0
     for bi in range(len(bands)):
         off, h, w, cls, pred = bands[bi, 0], bands[bi, 1], bands[bi, 2], bands[bi, 3], bands[bi, 4]
-        if pred or h * w == 0:
-            continue  # left as quantized; its contexts are its own
+        if pred or not soft_rows[bi] or h * w == 0:
+            continue  # indexes already (a predicted band's contexts are its own)
         base = cls * PER_CLASS
         refs = refs_buf[: h * w]
         _ref_sums(coef, bands, bi, refs)
@@ -105,7 +106,6 @@ def _rdoq(bands, coef, soft, shift, lam, probs, cost, qsig, qpar, qmag, refs_buf
             row = y * w
             rr = refs[row : row + w]
             cur = coef[off + row : off + row + w]
-            sr = soft[off + row : off + row + w]
             for x in range(w):
                 pc = np.int64(rr[x])
                 pcs[x] = pc
@@ -132,20 +132,12 @@ def _rdoq(bands, coef, soft, shift, lam, probs, cost, qsig, qpar, qmag, refs_buf
             for x in range(w):
                 a = up[x] + 2 * abs(vw) + abs(vww)
                 sctx = sbase[x] + qsig[min(a, 63)] * 9
-                s = np.float64(sr[x])
+                s = np.float64(cur[x]) / fine
                 mag = abs(s)
-                q0 = cur[x]
-                top = np.int64(math.floor(mag - shift + 0.5)) if mag < 4194304.0 else np.int64(-1)
+                top = np.int64(math.floor(mag - shift + 0.5))
                 if top < 1:
-                    if top < 0 and not mag < 4194304.0:  # huge (or NaN): kept as quantized
-                        _update(probs, sctx, 1 if q0 else 0)
-                        vww = vw
-                        vw = q0
-                        continue
                     _update(probs, sctx, 0)
-                    if q0 != 0:
-                        changed += 1
-                        cur[x] = 0
+                    cur[x] = 0
                     vww = vw
                     vw = 0
                     continue
@@ -170,21 +162,24 @@ def _rdoq(bands, coef, soft, shift, lam, probs, cost, qsig, qpar, qmag, refs_buf
                 else:
                     _update(probs, sctx, 0)
                 v = np.int32(-best if neg else best)
-                if v != q0:
-                    changed += 1
-                    cur[x] = v
+                changed += best
+                cur[x] = v
                 vww = vw
                 vw = v
     return changed
 
 
-def rdoq(coef: np.ndarray, bands: np.ndarray, soft: np.ndarray, shift: float, mu: float = MU) -> int:
-    """Re-decide the indexes ``coef`` (int32, flat, changed in place) of the bands
-    ``bands`` (coding-order rows of :mod:`~hybridcodec.entropy.coefficients`) from
-    ``soft`` (float32, ``c / step``, the same layout); returns how many changed."""
+def rdoq(coef: np.ndarray, bands: np.ndarray, soft_rows: np.ndarray, shift: float, fine: int = 256,
+         mu: float = MU) -> int:
+    """Decide the indexes of the bands ``bands`` (coding-order rows of
+    :mod:`~hybridcodec.entropy.coefficients`) flagged in ``soft_rows``, whose values in
+    ``coef`` (int32, flat, changed in place) are soft: ``c / step`` in ``fine``-ths (other
+    rows hold indexes and are left alone).  Returns the sum of the non-zero magnitudes
+    chosen (a figure for tests)."""
     from .coefficients import N_CLASSES
     from .range_coder import new_probs
 
     big = int(max((bands[:, 1] * bands[:, 2]).max(), 1)) if len(bands) else 1
-    return int(_rdoq(bands, coef, soft, np.float64(shift), np.float64(mu * math.log(2) / 6),
-                     new_probs(N_CLASSES * PER_CLASS), _COST, _QSIG, _QPAR, _QMAG, np.empty(big, np.int32)))
+    return int(_rdoq(bands, coef, np.asarray(soft_rows, np.bool_), np.float64(fine), np.float64(shift),
+                     np.float64(mu * math.log(2) / 6), new_probs(N_CLASSES * PER_CLASS), _COST, _QSIG, _QPAR, _QMAG,
+                     np.empty(big, np.int32)))

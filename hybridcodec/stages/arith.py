@@ -69,12 +69,12 @@ class Arith(Stage):
         return table, order
 
     def encode(self, planes, layout, ctx) -> bytes:
-        rows, _ = self._plan(layout)
+        rows, order = self._plan(layout)
         coef = flatten(planes, layout)
-        if ctx.soft is not None:  # the quantizer's soft values: re-decide its indexes with our rates
-            soft, shift = ctx.soft
+        if ctx.soft is not None:  # the quantizer's soft values: decide the indexes with our rates
+            soft_planes, shift, fine = ctx.soft
             coef = np.ascontiguousarray(coef, np.int32)
-            rdoq(coef, rows, np.concatenate(soft) if len(soft) > 1 else soft[0], shift)
+            rdoq(coef, rows, [soft_planes[pi] and not b.predict for pi, _, b in order], shift, fine=fine)
         try:
             streams = cm.encode_streams(coef, rows, split=ctx.version >= 2)
         except ValueError as exc:

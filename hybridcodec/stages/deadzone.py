@@ -14,7 +14,7 @@ from .._bands import check_bands
 from .._stage import PlaneInfo, Stage
 from .._threads import run, spans
 
-__all__ = ["DeadZone", "base_step"]
+__all__ = ["DeadZone", "base_step", "FINE"]
 
 
 def base_step(quality: float) -> float:
@@ -74,16 +74,22 @@ class DeadZone(Stage):
             own = ctx.reuse_planes or not np.may_share_memory(flat, c)  # a copy made here is ours too
             q = flat.view(np.int32) if own and flat.flags.writeable else np.empty(flat.shape, np.int32)
             drop = self.isolated < self.rounding
-            if ctx.want_soft:  # each coefficient over its step, for the entropy stage's RDOQ
-                soft = np.empty(flat.shape, np.float32)
-                for (o, h, w, _), st in zip(table, steps):
-                    np.divide(flat[o : o + h * w], st, out=soft[o : o + h * w])
-                softs.append(soft)
-            run(_quantize_bands, [(flat, table, steps, np.float32(self.rounding), np.float32(self.isolated), drop,
-                                   q, b0, b1) for b0, b1 in spans(len(table), 1)])
+            # for the entropy stage's RDOQ: each coefficient over its step in FINE-ths, in
+            # place of its index (no memory beyond the indexes'), save in predicted bands
+            # (indexes as always) and in a plane whose largest value would not fit
+            hi = max(float(flat.max()), -float(flat.min())) / float(steps.min()) if flat.size else 0.0
+            fine = ctx.want_soft and hi < SOFT_LIMIT
+            softs.append(fine)
+            rows = np.flatnonzero(table[:, 4] == 0) if fine else np.zeros(0, np.int64)
+            quantize = np.flatnonzero(table[:, 4] != 0) if fine else np.arange(len(table))
+            jobs = [(_quantize_bands, (flat, table[quantize[b0:b1]], steps[quantize[b0:b1]], np.float32(self.rounding),
+                                       np.float32(self.isolated), drop, q, 0, b1 - b0))
+                    for b0, b1 in spans(len(quantize), 1)]
+            jobs += [(_fine_bands, (flat, table[rows[b0:b1]], steps[rows[b0:b1]], q)) for b0, b1 in spans(len(rows), 1)]
+            run(lambda f, a: f(*a), jobs)
             out.append(info.unflat(q))
-        if softs:
-            ctx.soft = (softs, float(self.recon - self.rounding))
+        if any(softs):
+            ctx.soft = (tuple(softs), float(self.recon - self.rounding), FINE)
         return out
 
     def decode(self, planes, layout, ctx):
@@ -108,8 +114,26 @@ def _band_table(bands, step):
     them balance across threads), and each band's step: ``step / sqrt(gain)``, in float32."""
     steps = (step / np.sqrt(np.array([b.gain for b in bands], np.float64))).astype(np.float32)
     order = sorted(range(len(bands)), key=lambda i: -bands[i].size)
-    table = np.array([(bands[i].offset, *bands[i].shape, int(bands[i].tiled)) for i in order], np.int64)
-    return table.reshape(-1, 4), steps[order]
+    table = np.array([(bands[i].offset, *bands[i].shape, int(bands[i].tiled), int(bands[i].predict)) for i in order],
+                     np.int64)
+    return table.reshape(-1, 5), steps[order]
+
+
+FINE = 256  # soft values for RDOQ: c / step in 1/256ths of a step (see DeadZone.encode)
+SOFT_LIMIT = float(1 << 22)  # |c| / step below this: FINE times it fits an int32 with room
+
+
+@kernel(cache=True, nogil=True)
+def _fine_bands(c, table, steps, q):
+    """``q = sign(c) * round(|c| / step * FINE)`` over the bands of ``table`` (``q`` may be
+    ``c``'s own buffer: each value is read before it is written); NaN gives 0."""
+    for bi in range(len(table)):
+        off, n = table[bi, 0], table[bi, 1] * table[bi, 2]
+        scale = np.float64(FINE) / np.float64(steps[bi])
+        for i in range(off, off + n):
+            v = np.float64(c[i])
+            m = np.floor(abs(v) * scale + 0.5)
+            q[i] = np.int32(m) if v > 0 else (-np.int32(m) if v < 0 else 0)
 
 
 _WEAK = 1 << 29  # an index of magnitude 1 that the isolated rounding would make 0
