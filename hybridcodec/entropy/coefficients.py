@@ -134,6 +134,38 @@ def _enc_escape(low, rng, cache, csize, pos, out, probs, base, m):
 
 
 @kernel(cache=True, inline="always")
+def row_context(nb, refs, y, w, base, qpar, up, sbase, pcs, sns):
+    """What coding row ``y`` of a band (``nb``: its values as the neighbourhood reads
+    them, flat) knows before the row starts, per column: the activity of the rows above
+    (``up``: 2 N + NW + NE + NN), the significance context base from the references
+    (``sbase``), their activity (``pcs``) and the sign of N (``sns``).  Shared by the
+    coder and :mod:`~hybridcodec.entropy.rdoq`, so that both read the same contexts."""
+    row = y * w
+    rr = refs[row : row + w]  # 1-D runs indexed from 0: no negative-index checks, loops vectorize
+    for x in range(w):
+        pc = np.int64(rr[x])
+        pcs[x] = pc
+        sbase[x] = base + _SIG0 + qpar[min(pc, 15)] * 3
+        up[x] = 0
+        sns[x] = 0
+    if y > 0:
+        n1 = nb[row - w : row]
+        for x in range(w):
+            v = n1[x]
+            up[x] = 2 * abs(v)
+            sns[x] = (v > 0) - (v < 0)
+        u1, u0, n1r = up[1:w], up[: w - 1], n1[1:w]
+        for x in range(w - 1):
+            u1[x] += abs(n1[x])
+        for x in range(w - 1):
+            u0[x] += abs(n1r[x])
+        if y > 1:
+            n2 = nb[row - 2 * w : row - w]
+            for x in range(w):
+                up[x] += abs(n2[x])
+
+
+@kernel(cache=True, inline="always")
 def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar, qmag):
     """Code (into ``out``) or decode (from ``buf``, into ``coef``) bands ``idx[t0:t1]``
     (rows of ``bands``).  A decoder resumes from and leaves its state in ``state``
@@ -171,28 +203,7 @@ def _run(decoding, bands, idx, t0, t1, coef, probs, out, buf, state, qsig, qpar,
         nb = res if pred else coef[off : off + h * w]
         for y in range(h):
             row = y * w
-            rr = refs[row : row + w]  # 1-D runs indexed from 0: no negative-index checks, loops vectorize
-            for x in range(w):
-                pc = np.int64(rr[x])
-                pcs[x] = pc
-                sbase[x] = base + _SIG0 + qpar[min(pc, 15)] * 3
-                up[x] = 0
-                sns[x] = 0
-            if y > 0:
-                n1 = nb[row - w : row]
-                for x in range(w):
-                    v = n1[x]
-                    up[x] = 2 * abs(v)
-                    sns[x] = (v > 0) - (v < 0)
-                u1, u0, n1r = up[1:w], up[: w - 1], n1[1:w]
-                for x in range(w - 1):
-                    u1[x] += abs(n1[x])
-                for x in range(w - 1):
-                    u0[x] += abs(n1r[x])
-                if y > 1:
-                    n2 = nb[row - 2 * w : row - w]
-                    for x in range(w):
-                        up[x] += abs(n2[x])
+            row_context(nb, refs, y, w, base, qpar, up, sbase, pcs, sns)
             vw = np.int64(0)  # W and WW as the neighbourhood reads them
             vww = np.int64(0)
             for x in range(w):
