@@ -77,8 +77,8 @@ class DeadZone(Stage):
             # for the entropy stage's RDOQ: each coefficient over its step in FINE-ths, in
             # place of its index (no memory beyond the indexes'), save in predicted bands
             # (indexes as always) and in a plane whose largest value would not fit
-            hi = max(float(flat.max()), -float(flat.min())) / float(steps.min()) if flat.size else 0.0
-            fine = ctx.want_soft and hi < SOFT_LIMIT
+            fine = ctx.want_soft and (not flat.size or max(float(flat.max()), -float(flat.min()))
+                                      < SOFT_LIMIT * float(steps.min()))
             softs.append(fine)
             rows = np.flatnonzero(table[:, 4] == 0) if fine else np.zeros(0, np.int64)
             quantize = np.flatnonzero(table[:, 4] != 0) if fine else np.arange(len(table))
