@@ -29,8 +29,12 @@ from hybridcodec.compare.report import curves  # noqa: E402
 
 
 def _points(folder: str) -> list[dict]:
-    with open(Path(folder) / "points.jsonl") as f:
-        return [json.loads(line) for line in f]
+    path = Path(folder) / "points.jsonl"
+    try:
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"compare_runs: cannot read {path} ({exc}); give two `hybridcodec compare` output folders")
 
 
 def _curve(points, codec, qualities, add=0):
