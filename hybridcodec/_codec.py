@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ._container import (COMPACT_VERSION, FILE_STAGE, FLAG_CHANNEL_AXIS, METADATA, Chunk, Header, read_container,
+from ._container import (VARINT_VERSION, FILE_STAGE, FLAG_CHANNEL_AXIS, METADATA, Chunk, Header, read_container,
                          write_container)
 from ._errors import CodecError, TruncatedError
 from ._image import as_image
@@ -132,9 +132,10 @@ def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float, extra=(
             stage.encode(arr[:, :, :3].astype(np.float32), decoded, ctx)
             decoded = stage.decode(decoded, ctx)
     bits = 16 if arr.dtype == np.uint16 else 8
-    # version 3 (the spec deflated, ~120 bytes less) holds whatever versions 1 and 2 do
+    # version 4 (varint sizes and lengths, one-byte chunk types; version 3: the spec
+    # deflated, ~120 bytes less) holds whatever versions 1 to 3 do
     header = Header(w, h, c, q, pipe.spec(), FLAG_CHANNEL_AXIS if axis else 0, bits,
-                    max(ctx.needs_version, COMPACT_VERSION))
+                    max(ctx.needs_version, VARINT_VERSION))
     chunks = [Chunk(_DATA, pipe.entropy.index, payload)]
     for index in sorted(ctx.side):
         chunks += [Chunk(_SIDE, index, p) for p in ctx.side[index]]

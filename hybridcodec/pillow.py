@@ -51,7 +51,8 @@ class HcxImageFile(ImageFile.ImageFile):
         self.info["bits"] = header.bits
         self.info["pipeline"] = header.spec
         self.info["quality"] = header.quality
-        found = scan_chunks(self.fp, count, lambda ctype, stage: stage == FILE_STAGE and ctype in METADATA)
+        found = scan_chunks(self.fp, count, lambda ctype, stage: stage == FILE_STAGE and ctype in METADATA,
+                             header.version)
         for (ctype, _), payload in found.items():
             self.info[METADATA[ctype]] = payload
         self._reduce_factor = 1

@@ -255,12 +255,60 @@ def test_bad_pipelines(kwargs, match):
         hybridcodec.encode(np.zeros((4, 4, 3), np.uint8), **kwargs)
 
 
-def test_header_write_read_round_trip():
-    h = Header(3, 4, 1, 50, "dct(block=8)|jpegq(table=annexk)|huffman()")
-    blob = write_container(h, [Chunk(b"DATA", 2, b"xyz")])
-    h2, chunks = read_container(blob)
-    assert (h2.width, h2.height, h2.channels, h2.quality, h2.spec) == (3, 4, 1, 50, h.spec)
-    assert chunks[0].payload == b"xyz" and chunks[0].stage == 2
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
+@pytest.mark.parametrize("width, height", [(3, 4), (127, 128), (300, 70_000), (1 << 24, 1)])
+def test_header_write_read_round_trip(version, width, height):
+    import io
+
+    from hybridcodec._container import read_head, scan_chunks
+
+    h = Header(width, height, 1, 50.25, "dct(block=8)|jpegq(table=annexk)|huffman()", version=version)
+    chunks = [Chunk(b"DATA", 2, b"xyz" * 50), Chunk(b"SIDE", 0, b""), Chunk(b"eXIf", 255, b"exif" * 40),
+              Chunk(b"ALPH", 255, b"\1")]
+    blob = write_container(h, chunks)
+    h2, got = read_container(blob)
+    assert (h2.width, h2.height, h2.channels, h2.quality, h2.spec, h2.version) == (
+        width, height, 1, 50.25, h.spec, version)
+    assert [(c.type, c.stage, c.payload) for c in got] == [(c.type, c.stage, c.payload) for c in chunks]
+    fp = io.BytesIO(blob + b"after")
+    h3, count = read_head(fp)
+    assert (h3.width, h3.height, h3.spec, count) == (width, height, h.spec, 4)
+    found = scan_chunks(fp, count, lambda t, s: s == 255, version)
+    assert found == {(b"eXIf", 255): b"exif" * 40, (b"ALPH", 255): b"\1"}
+
+
+def test_version_4_layout_is_compact():
+    h = Header(768, 512, 3, 75, "dct(block=8)|jpegq(table=annexk)|huffman()")
+    chunks = [Chunk(b"DATA", 3, bytes(1000)), Chunk(b"SIDE", 4, bytes(19))]
+    sizes = {v: len(write_container(Header(**{**h.__dict__, "version": v}), chunks)) for v in (3, 4)}
+    assert sizes[3] - sizes[4] == 6 + 5 + 6  # the header; chunks with a 2-byte and a 1-byte length
+
+
+def _rewrap_raw(head_and_chunks: bytes, head_end: int) -> bytes:
+    """Fix the header CRC of a hand-made version-4 file whose header ends at ``head_end``."""
+    return head_and_chunks[:head_end] + struct.pack(">I", zlib.crc32(head_and_chunks[:head_end])) + \
+        head_and_chunks[head_end:]
+
+
+def test_version_4_damaged_lengths_and_type_codes_are_clear_errors():
+    from hybridcodec._container import MAGIC, pack_spec
+
+    spec = pack_spec("rct()|int53(levels=0)|arith()", 4)
+    head = MAGIC + bytes([4, 0]) + b"\x01\x01" + bytes([3, 8]) + struct.pack(">H", 7500) + bytes([len(spec)]) + spec
+    body = b"\x00\x00\x03abc"
+    ok = _rewrap_raw(head + b"\x01" + body + struct.pack(">I", zlib.crc32(body)), len(head) + 1)
+    assert read_container(ok)[1][0].payload == b"abc"
+    too_long = MAGIC + bytes([4, 0]) + b"\xff" * 6  # a width varint of more than 5 bytes
+    with pytest.raises(CodecError, match="not a valid length"):
+        read_container(too_long + bytes(20))
+    for code in (3, 7, 254):  # no such type codes
+        bad_body = bytes([code]) + body[1:]
+        bad = _rewrap_raw(head + b"\x01" + bad_body + struct.pack(">I", zlib.crc32(bad_body)), len(head) + 1)
+        with pytest.raises(CodecError, match="unknown type code"):
+            read_container(bad)
+    huge = b"\x00\x00\xff\xff\xff\xff\x0fabc"  # a length far past the data
+    with pytest.raises(hybridcodec.TruncatedError):
+        read_container(_rewrap_raw(head + b"\x01" + huge + bytes(4), len(head) + 1))
 
 
 @pytest.mark.parametrize("preset", ["baseline", "wavelet", "dct-arith", "lossless"])

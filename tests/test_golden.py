@@ -21,6 +21,27 @@ from hybridcodec.stages.arith import Arith
 from golden_inputs import pattern
 
 GOLDEN = [
+    ('baseline', (16, 16, 3), 75, 238, "4e1e8119298e85860aec27276230e5c5b21b138720e0473638650a3f775d1ceb", "ddf4e2c0a4a04dd513782ec7c41fdbd0814859bd6064bff7983a524a742b6fff"),
+    ('ycbcr|dct(block=4)|jpegq|huffman', (9, 7, 1), 50, 81, "c4a60633e8819f1b23951a691bf4a341428b44cc0607f20eac3b822c3b175e86", "26da4a3e5e3092361ab375837cd2f53aabf04afcf981120349e8cc07a3ec05a4"),
+    ('ycbcr(subsampling=444)|dct(block=16)|jpegq|huffman', (20, 20, 3), 90, 1177, "c1d66fe8514568deaf53841e2fea77642fdd075e4660266d6cc692a73152a11e", "dea593a0cf1a946cde34bcdf9d4ddd71dc3b2928b88b5fdfb6db190616fd37eb"),
+    ('ycbcr(subsampling=422)|dct|jpegq(table=flat)|huffman', (13, 24, 3), 20, 319, "d5551706cd25478e72ba4850c4496ceb2a298da908472f925dc0005957fa1c8c", "ba69d45d0cd4b952364dd16d7cc31a5d7978de0ef904ac9794eff61b13b3acab"),
+    ('wavelet', (16, 16, 3), 75, 330, "0f9fe3140fbe874e75bcf107f1254652547093b8973514c34acd0ea0db1c5a43", "5341b42b6aad60e5b37cf4b24a30a9eea8512d4cab783d62ee7e03fece9d29e2"),
+    ('dct-arith', (13, 24, 3), 40, 183, "497b6d3317873d7431baf88c3ad5cbf6416949bda22e9a9961edc5009f472337", "0f0a09b4626ac0a424924ae19b4aedc6f3498bd025e694f80690eafdb6d64ed7"),
+    ('lossless', (9, 7, 3), 75, 134, "06b7547ddd45161b17883d9a3c141d8ace1cc9cf8ddb1271e9362296ddda8eff", "e7ed6367f7510ad20c289e2e3fe287c4951b99d1473cbb9c49cd426e4a0c59c4"),
+    ('lossless', (12, 5, 1), 75, 87, "e0c56d4d7e27dd15e779faabad69841a9d18f0dc940bdf0fb74ea57fc0c852ca", "1dea2e881a76b284da8891395841cec33c08768fcbaf86b824692303f78ac401"),
+    ('ycbcr|dwt(wavelet=db2,mode=symmetric,levels=2)|deadzone|arith', (20, 20, 3), 60, 365, "5a1aca6d982c6ae0220aeef7702bc77f7461d817b28b7cc8c544ee5cc42d2496", "08ba80b895f5fa8378e3b39a9b23ba77be9f3dd16a9147fb44655f1382f128aa"),
+    ('wavelet', (10, 14, 4), 70, 328, "56b370e6940397391bfb15f9bee7838bd44835bb1c5d8cdbabaa2e12ea2537a0", "cfca9e30895bd0a9586f68120c72308be629e31a38e8ec7d172026942937d210"),
+]
+
+# Version 4 (varint sizes and lengths, one-byte chunk types) changed every line again;
+# the decodes are the same.
+
+# The same files as version 3 wrote them (before version 4, by the encoder of commit
+# 4b676bd), with their decodes.  Version 3 stored the spec deflated, which changed every
+# line of version 2's; the db2 line also changed then with the encoder's rate-distortion
+# optimised quantization (hybridcodec.entropy.rdoq, encoder only).  Re-packing today's
+# file as version 3 must give these bytes, and they must decode.
+VERSION_3 = [
     ('baseline', (16, 16, 3), 75, 251, "7de51765504f549d1a66e0b4486424ca921e3e01594754ea61ea365f9df1af76", "ddf4e2c0a4a04dd513782ec7c41fdbd0814859bd6064bff7983a524a742b6fff"),
     ('ycbcr|dct(block=4)|jpegq|huffman', (9, 7, 1), 50, 95, "884a2e9341cac9522ab364cec05e34cc6bc73b90b740dd240d79e817e078f7bc", "26da4a3e5e3092361ab375837cd2f53aabf04afcf981120349e8cc07a3ec05a4"),
     ('ycbcr(subsampling=444)|dct(block=16)|jpegq|huffman', (20, 20, 3), 90, 1190, "680dac5df60e3775a643d9d03a8cec51506db17904a1e732d818f7529cb958e3", "dea593a0cf1a946cde34bcdf9d4ddd71dc3b2928b88b5fdfb6db190616fd37eb"),
@@ -32,10 +53,6 @@ GOLDEN = [
     ('ycbcr|dwt(wavelet=db2,mode=symmetric,levels=2)|deadzone|arith', (20, 20, 3), 60, 378, "6bd3a0bc3892d989e84dcaa2f981debc700ab6728c2828decbee39c14e5d54f4", "08ba80b895f5fa8378e3b39a9b23ba77be9f3dd16a9147fb44655f1382f128aa"),
     ('wavelet', (10, 14, 4), 70, 346, "6085e05bf4287aa6ea4db465ae16acd4a59e8e3aea13e4f5afc56d5650695f82", "cfca9e30895bd0a9586f68120c72308be629e31a38e8ec7d172026942937d210"),
 ]
-
-# Version 3 (the pipeline spec deflated) changed every line; the db2 line also changed
-# with the encoder's rate-distortion optimised quantization (hybridcodec.entropy.rdoq,
-# encoder only): other indexes, decoded by the same decoder.
 
 # The same files as version 2 wrote them (before version 3, by the encoder of commit
 # 929985d), with their decodes: the lines of GOLDEN that RDOQ left alone.  Re-packing
@@ -72,14 +89,15 @@ VERSION_1 = [
 ]
 
 # A 1x1 grey pixel of value 200 with the baseline preset, byte for byte:
-# magic, version 3, flags 0, width 1, height 1, 1 channel, 8 bits, quality 7500/100,
-# spec length 5 and the spec deflated with SPEC_DICTIONARY (a5 38 d7 00 00: one match
-# of the dictionary's "ycbcr(subsampling=420)|dct(block=8)|jpegq(table=annexk)|huffman()"),
-# 1 chunk, header CRC; chunk "DATA" for stage 3, 8 bytes: DC table (max length 1, one
-# code, symbol 7), AC table (EOB only), then bits 0 1001000 0 1111111: DC code, DC 72
-# (= 8 * (200 - 128) / step 8) in 7 bits, EOB code, 1-bit padding; chunk CRC.
+# magic, version 4, flags 0, width 1 and height 1 (varints), 1 channel, 8 bits, quality
+# 7500/100, spec length 5 (a varint) and the spec deflated with SPEC_DICTIONARY
+# (a5 38 d7 00 00: one match of the dictionary's
+# "ycbcr(subsampling=420)|dct(block=8)|jpegq(table=annexk)|huffman()"), 1 chunk (a
+# varint), header CRC; chunk type 0 ("DATA") for stage 3, 8 bytes (a varint): DC table
+# (max length 1, one code, symbol 7), AC table (EOB only), then bits 0 1001000 0 1111111:
+# DC code, DC 72 (= 8 * (200 - 128) / step 8) in 7 bits, EOB code, 1-bit padding; chunk CRC.
 ONE_PIXEL = bytes.fromhex(
-    "894843580d0a1a0a0300000000010000000101081d4c0005a338d700000001409e6c35444154410300000008010107010100487fb3e8510a"
+    "894843580d0a1a0a0400010101081d4c05a338d70000010f471215000308010107010100487f31767410"
 )
 
 
@@ -99,7 +117,7 @@ def test_version_1_files_still_decode(spec, shape, quality, dec_hash, data, monk
     # the indexes of commit 773d071's encoder: without rate-distortion optimised quantization
     monkeypatch.setattr(Arith, "uses_soft", False)
     new = hybridcodec.encode(pattern(*shape), pipeline=spec, quality=quality)
-    assert new[8] == 3
+    assert new[8] == 4
     assert np.array_equal(hybridcodec.decode(data, reduce=2), hybridcodec.decode(new, reduce=2))
 
 
@@ -107,6 +125,17 @@ def _old_version(data, version):
     header, chunks = read_container(data)
     header.version = version
     return write_container(header, chunks)
+
+
+@pytest.mark.parametrize("spec, shape, quality, size, enc_hash, dec_hash", VERSION_3)
+def test_version_3_files_still_decode(spec, shape, quality, size, enc_hash, dec_hash):
+    new = hybridcodec.encode(pattern(*shape), pipeline=spec, quality=quality)
+    old = _old_version(new, 3)
+    assert len(old) == size and hashlib.sha256(old).hexdigest() == enc_hash
+    assert hybridcodec.info(old)["version"] == 3
+    assert hashlib.sha256(hybridcodec.decode(old).tobytes()).hexdigest() == dec_hash
+    assert np.array_equal(hybridcodec.decode(old, reduce=2), hybridcodec.decode(new, reduce=2))
+    assert read_container(old)[1] == read_container(new)[1]  # the same chunks, in the older layout
 
 
 @pytest.mark.parametrize("spec, shape, quality, size, enc_hash, dec_hash", VERSION_2)

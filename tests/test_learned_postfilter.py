@@ -78,7 +78,7 @@ def test_header_records_weights_and_gains(use_weights):
     info = hybridcodec.info(data)
     assert info["pipeline"].endswith("|cnn(weights=auto)")
     side = [c for c in info["chunks"] if c["type"] == "SIDE"]
-    assert side and side[0]["bytes"] == 18  # colour matrix, strength shift, 8 bytes of the sha256
+    assert side and side[0]["bytes"] == 19  # colour matrix, strength shift, views, 8 bytes of the sha256
 
 
 def test_colour_mix_is_the_least_squares_fit():
@@ -156,6 +156,22 @@ def test_strips_match_filtering_the_whole_image(use_weights):
     pf.load_weights.cache_clear()
 
 
+def test_views_average_the_mirrored_corrections(use_weights):
+    net, _ = pf.load_weights(str(use_weights / "postfilter-dwt.pt"))
+    with torch.no_grad():  # make the tiny net's correction visible, and not mirror-symmetric
+        net.tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(1))
+    img = smooth_image(30, 44, 3, seed=2).astype(np.float32)
+    plain = pf.apply_filter(net, img, 40)
+    lr = pf.apply_filter(net, img[:, ::-1].copy(), 40)[:, ::-1]
+    ud = pf.apply_filter(net, img[::-1].copy(), 40)[::-1]
+    both = pf.apply_filter(net, img[::-1, ::-1].copy(), 40)[::-1, ::-1]
+    assert np.abs(lr - plain).max() > 0.1  # the network is not mirror-symmetric
+    np.testing.assert_allclose(pf.apply_filter(net, img, 40, views=1), (plain + lr) / 2, atol=1e-4)
+    np.testing.assert_allclose(pf.apply_filter(net, img, 40, views=6), (plain + ud + both) / 3, atol=1e-4)
+    np.testing.assert_allclose(pf.apply_filter(net, img, 40, views=7), (plain + lr + ud + both) / 4, atol=1e-4)
+    pf.load_weights.cache_clear()
+
+
 def test_grid_phase_is_an_input():
     from hybridcodec_learned.model import PHASE, PostFilterNet
 
@@ -177,13 +193,39 @@ def test_any_gain_and_shift_bytes_decode(use_weights, gains_shift):
     img = smooth_image(24, 40, 3)
     header, chunks = read_container(hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40))
     side = [c for c in chunks if c.type == b"SIDE" or c.type == "SIDE"][0]
-    forged = [Chunk(c.type, c.stage, gains_shift + c.payload[10:]) if c is side else c for c in chunks]
-    out = hybridcodec.decode(write_container(header, forged))
-    assert out.shape == img.shape and out.dtype == np.uint8
-    for wrong in (side.payload[:17], side.payload + bytes(1), side.payload + bytes(23)):  # 17, 19, 41 bytes
+    for views in range(8):
+        forged = [Chunk(c.type, c.stage, gains_shift + bytes([views]) + c.payload[11:]) if c is side else c
+                  for c in chunks]
+        out = hybridcodec.decode(write_container(header, forged))
+        assert out.shape == img.shape and out.dtype == np.uint8
+    for wrong in (side.payload[:17], side.payload + bytes(1), side.payload + bytes(22),  # 17, 20, 41 bytes
+                  side.payload[:10] + bytes([8]) + side.payload[11:]):  # views outside the mask
         bad = [Chunk(c.type, c.stage, wrong) if c is side else c for c in chunks]
         with pytest.raises(hybridcodec.CodecError, match="cnn side data"):
             hybridcodec.decode(write_container(header, bad))
+
+
+def test_side_data_without_the_views_byte_decodes_as_the_plain_view(use_weights):
+    """Files written before the mirrored views (18 bytes of side data) decode as the
+    plain view: the same image as the views byte set to 0."""
+    from hybridcodec._container import Chunk, read_container, write_container
+
+    net, _ = pf.load_weights(str(use_weights / "postfilter-dwt.pt"))
+    with torch.no_grad():  # the tiny net starts as the identity: give it a correction the encoder keeps
+        net.tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(1))
+    img = smooth_image(24, 40, 3)
+    header, chunks = read_container(hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40))
+    side = [c for c in chunks if c.type == b"SIDE"][0]
+    assert any(side.payload[:9])  # the filter is on
+
+    def with_payload(payload):
+        return hybridcodec.decode(write_container(header, [Chunk(c.type, c.stage, payload) if c is side else c
+                                                           for c in chunks]))
+
+    old = with_payload(side.payload[:10] + side.payload[11:])
+    assert np.array_equal(old, with_payload(side.payload[:10] + bytes(1) + side.payload[11:]))
+    assert not np.array_equal(old, with_payload(side.payload[:10] + bytes([7]) + side.payload[11:]))
+    pf.load_weights.cache_clear()
 
 
 def test_side_data_of_before_holds_the_whole_sha256_and_still_decodes(use_weights):
@@ -198,7 +240,10 @@ def test_side_data_of_before_holds_the_whole_sha256_and_still_decodes(use_weight
     header, chunks = read_container(new)
     full = hashlib.sha256((use_weights / "postfilter-dwt.pt").read_bytes()).digest()
     old = [Chunk(c.type, c.stage, c.payload[:10] + full) if c.type == b"SIDE" else c for c in chunks]
-    assert np.array_equal(hybridcodec.decode(write_container(header, old)), hybridcodec.decode(new))
+    plain = [Chunk(c.type, c.stage, c.payload[:10] + bytes(1) + c.payload[11:]) if c.type == b"SIDE" else c
+             for c in chunks]  # no views byte then: the plain view
+    assert np.array_equal(hybridcodec.decode(write_container(header, old)),
+                          hybridcodec.decode(write_container(header, plain)))
     wrong = full[:31] + bytes([full[31] ^ 1])
     bad = [Chunk(c.type, c.stage, c.payload[:10] + wrong) if c.type == b"SIDE" else c for c in chunks]
     with pytest.raises(hybridcodec.CodecError, match="cnn weights sha256"):

@@ -102,7 +102,8 @@ def test_pillow_plugin_16_bit_grey_and_colour(tmp_path):
         assert np.abs(np.asarray(im).astype(int) - np.rint(wide(30, 40, 3) / 257.0)).max() == 0
 
 
-GOLDEN_HASH = "067472aaa84bdca2"  # lossless, 9x7x3, 16 bits: bits field 16, level shift 32768; format 3 (4625cb409f67a46e in 2)
+GOLDEN_HASH = "0109ecb40caafa25"  # lossless, 9x7x3, 16 bits: bits field 16, level shift 32768; format 4
+# (067472aaa84bdca2 in format 3, the same file re-packed; 4625cb409f67a46e in 2)
 # the same image as written in format version 1 (one arith stream), by the encoder of commit 773d071
 GOLDEN_V1 = bytes.fromhex(
     "894843580d0a1a0a0100000000070000000903101d4c001d72637428297c696e743533286c6576656c733d30297c61726974"

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import hybridcodec
+from hybridcodec._container import read_header
 from hybridcodec import CodecError, Pipeline, available_stages
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -117,7 +118,7 @@ def run_target(data: bytes, target: str) -> str:
             out = hybridcodec.decode(data, reduce=k, allow_truncated=target.endswith("cut"))
         except CodecError:
             return "CodecError"
-        bits = data[19]  # the header's bits field (decode accepted the header)
+        bits = read_header(data)[0].bits  # (decode accepted the header)
         assert out.dtype == (np.uint16 if bits == 16 else np.uint8) and out.ndim in (2, 3), "decode returned a bad array"
         return "image"
     if target == "info":

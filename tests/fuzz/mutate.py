@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 MAGIC = b"\x89HCX\r\n\x1a\n"
 _FIXED = struct.Struct(">8sBBIIBBHH")
 _CHUNK = struct.Struct(">4sBI")
-_TYPES = [b"DATA", b"SIDE", b"ALPH", b"eXIf", b"iCCP", b"xMPd", b"XXXX", b"data", b"\0\0\0\0"]
+_TYPES = [b"DATA", b"SIDE", b"ALPH", b"eXIf", b"iCCP", b"xMPd", b"XXXX", b"data", b"\0\0\0\0",
+          b"\x07", b"\xfe"]  # one byte: a raw type code in version 4's layout (unknown ones)
+_CODES = (b"DATA", b"SIDE", b"ALPH")  # version 4's chunk type codes 0, 1, 2; 255 = the 4 letters follow
+_VARINT_VERSION = 4
 _ODD_SPECS = [
     "dwt(levels=8)|deadzone|arith", "int53(levels=8)|arith", "ycbcr|dwt(levels=8,wavelet=haar)|deadzone|arith",
     "dct(block=16)|jpegq|huffman", "dct(block=4)|deadzone|arith", "ycbcr|dct|jpegq|huffman|cnn|cnn",
@@ -31,17 +34,62 @@ class File:
     cut: int | None = None
 
     def bytes(self) -> bytes:
+        """The file in the layout its (possibly mutated) version field names."""
         f = list(self.fields)
-        head = _FIXED.pack(*f[:8], len(self.spec) & 0xFFFF) + self.spec + struct.pack(">H", len(self.chunks) & 0xFFFF)
+        if f[1] >= _VARINT_VERSION:
+            head = (f[0] + bytes([f[1], f[2]]) + _varint(f[3]) + _varint(f[4]) + bytes([f[5], f[6]])
+                    + struct.pack(">H", f[7]) + _varint(len(self.spec)) + self.spec + _varint(len(self.chunks)))
+        else:
+            head = _FIXED.pack(*f[:8], len(self.spec) & 0xFFFF) + self.spec + struct.pack(">H", len(self.chunks) & 0xFFFF)
         parts = [head, struct.pack(">I", zlib.crc32(head))]
         for ctype, stage, length, payload in self.chunks:
-            body = _CHUNK.pack(ctype, stage, len(payload) if length is None else length) + payload
+            length = len(payload) if length is None else length
+            if f[1] >= _VARINT_VERSION:
+                code = ctype if len(ctype) == 1 else (bytes([_CODES.index(ctype)]) if ctype in _CODES else b"\xff" + ctype)
+                body = code + bytes([stage]) + _varint(length) + payload
+            else:
+                body = _CHUNK.pack(ctype, stage, length) + payload
             parts += [body, struct.pack(">I", zlib.crc32(body))]
         data = b"".join(parts) + self.tail
         return data if self.cut is None else data[: self.cut]
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    return bytes(out) + bytes([n])
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    n = shift = 0
+    while True:
+        b = data[pos]
+        n |= (b & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if not b & 0x80:
+            return n, pos
+
+
 def parse(data: bytes) -> File:
+    """A well-formed file (as the codec writes it, any version), taken apart."""
+    if data[8] >= _VARINT_VERSION:
+        width, pos = _read_varint(data, 10)
+        height, pos = _read_varint(data, pos)
+        f = [data[:8], data[8], data[9], width, height, data[pos], data[pos + 1], struct.unpack_from(">H", data, pos + 2)[0]]
+        slen, pos = _read_varint(data, pos + 4)
+        spec = data[pos : pos + slen]
+        count, pos = _read_varint(data, pos + slen)
+        pos, chunks = pos + 4, []
+        for _ in range(count):
+            code = data[pos]
+            ctype, pos = (data[pos + 1 : pos + 5], pos + 5) if code == 255 else (_CODES[code], pos + 1)
+            stage = data[pos]
+            length, pos = _read_varint(data, pos + 1)
+            chunks.append([ctype, stage, None, data[pos : pos + length]])
+            pos += length + 4
+        return File(f, spec, chunks)
     f = list(_FIXED.unpack_from(data))
     slen = f[8]
     spec = data[_FIXED.size : _FIXED.size + slen]
