@@ -74,10 +74,10 @@ def main(argv=None):
             lines.append(f"best lifting pipeline: {best} ({_bd(doc, best, 'jpeg'):+.2f} % vs jpeg)")
             for other in ("wavelet", "wavelet+cnn"):
                 gaps = _above(_curve(doc, best), _curve(doc, other))
-                ahead = all(g > 0 for g in gaps if g is not None)
+                ahead = all(g is not None and g[0] > 0 for g in gaps)
                 lines.append(f"  {best} above the {other} curve at equal rate, per quality "
                              f"{_curve(doc, best)['quality']}: "
-                             f"{['n/a' if g is None else '%+.3f' % g for g in gaps]} dB "
+                             f"{[_gap_text(g) for g in gaps]} dB "
                              f"({'ahead at every quality' if ahead else 'NOT ahead at every quality'})")
     for what, a, b in CONTRIBUTIONS:
         if a in names and b in names:
@@ -112,13 +112,27 @@ def _timing(data, pipelines):
 
 def _above(test, ref):
     """For each point of ``test``: its PSNR minus the ``ref`` curve's at the same bpp
-    (piecewise linear in log-rate; None outside the ref's range of rates)."""
+    (piecewise linear in log-rate), as ``(gap, exact)``.  Below the ref's lowest rate
+    the ref curve (rising with rate) is at most its lowest point's PSNR there, so the
+    gap to that point is a lower bound (``exact`` False); above its highest rate, or
+    below it with a lower PSNR, nothing is known: None."""
     import numpy as np
 
     order = np.argsort(ref["bpp"])
     lr, pr = np.log(np.asarray(ref["bpp"])[order]), np.asarray(ref["psnr-rgb"])[order]
-    return [None if not lr[0] <= np.log(b) <= lr[-1] else float(p - np.interp(np.log(b), lr, pr))
-            for b, p in zip(test["bpp"], test["psnr-rgb"])]
+    out = []
+    for b, p in zip(test["bpp"], test["psnr-rgb"]):
+        if lr[0] <= np.log(b) <= lr[-1]:
+            out.append((float(p - np.interp(np.log(b), lr, pr)), True))
+        elif np.log(b) < lr[0] and p > pr[0]:
+            out.append((float(p - pr[0]), False))
+        else:
+            out.append(None)
+    return out
+
+
+def _gap_text(g):
+    return "n/a" if g is None else ("%+.3f" if g[1] else ">= %+.3f") % g[0]
 
 
 def _bd(doc, name, ref):
