@@ -11,7 +11,7 @@ from PIL import Image
 pytest.importorskip("hybridcodec_learned")
 
 import hybridcodec  # noqa: E402
-from hybridcodec import CodecError  # noqa: E402
+from hybridcodec import CodecError, TruncatedError  # noqa: E402
 from hybridcodec.stages.arith import Arith  # noqa: E402
 from hybridcodec._container import read_container, write_container  # noqa: E402
 from hybridcodec_learned import ctxrans  # noqa: E402
@@ -148,3 +148,23 @@ def test_training_rejects_bad_input_and_writes_nothing(tmp_path):
     with pytest.raises(CodecError, match="--transform"):
         train_entropy(str(data), transform="dct", out=str(out))
     assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+def test_a_size_its_stream_cannot_hold_is_refused_before_decoding(use):
+    """A header that declares far more coefficients than the stream's bytes can hold
+    (each symbol costs at least the model's most probable symbol) is a clear error at
+    once, not seconds of decoding."""
+    img = smooth_image(24, 24, seed=3)
+    data = hybridcodec.encode(img, pipeline="ycbcr(subsampling=444)|dwt(levels=2)|deadzone|ctxrans",
+                              quality=50)  # side data the same at any size
+    header, chunks = read_container(data)
+    model = ctxrans.load_model(str(ctxrans.model_file()))
+    assert 0 < model.min_bits < 1
+    main = next(c for c in chunks if c.type == b"DATA")
+    per_plane = (len(main.payload) * 8 + 64) / model.min_bits / 3  # the most the stream could hold
+    header.width = header.height = int(per_plane**0.5) + 64
+    big = write_container(header, chunks)
+    with pytest.raises(TruncatedError, match="cannot hold"):
+        hybridcodec.decode(big)
+    header.width, header.height = 24, 24
+    assert hybridcodec.decode(write_container(header, chunks)).shape == img.shape

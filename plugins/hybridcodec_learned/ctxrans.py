@@ -28,6 +28,7 @@ refuses it.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +44,9 @@ __all__ = ["ContextRans", "Model", "load_model", "model_file", "band_contexts", 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FORMAT = "hybridcodec-ctxrans/1"
 _DIGEST = 8
+# slack for the size check of a stream against the symbols it must hold (each costs at
+# least the model's min_bits; the final state's 32 bits carry 16 of information)
+_STATE_BITS = 64
 _EDGES = np.array([1, 2, 4, 8, 16, 32, 64], np.int64)  # bin(v) = how many edges are <= v: 0..7
 CELLS = 512  # 8 x 8 x 8 bins per pass
 CLASSES = 96  # band context 0..47, plus 48 in chroma planes
@@ -62,6 +66,10 @@ class Model:
 
     def __init__(self, tables: SymbolTables, index: np.ndarray, digest: bytes):
         self.tables, self.index, self.digest = tables, index, digest
+        # the fewest bits any symbol can cost (its table's most probable symbol): a stream
+        # of n symbols holds at least n times this, less the coder's final state
+        steps = [int(np.diff(c[:n]).max()) for c, n in zip(tables.cdfs, tables.lengths)]
+        self.min_bits = -math.log2(max(steps) / 2.0**rans.PRECISION)
 
 
 @lru_cache(maxsize=4)
@@ -259,6 +267,9 @@ class ContextRans(Stage):
             raise CodecError("corrupt .hcx file: bad ctxrans table index")
         n_bands = bands_needed(order, ctx.reduce_levels) if ctx.reduce > 1 else len(order)
         starts = plane_starts(layout)
+        if not ctx.allow_truncated and len(payload) * 8 + _STATE_BITS < int(starts[-1]) * model.min_bits:
+            raise TruncatedError(f"corrupt data: {len(payload)} bytes of ctxrans stream cannot hold "
+                                 f"{int(starts[-1])} coefficients (a cut-short file, or a corrupt size)")
         flat = np.zeros(int(starts[-1]), np.int32)
         dec, got = rans.Decoder(payload), {}
         for pi, _, b in order[:n_bands]:
