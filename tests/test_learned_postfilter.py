@@ -78,7 +78,7 @@ def test_header_records_weights_and_gains(use_weights):
     info = hybridcodec.info(data)
     assert info["pipeline"].endswith("|cnn(weights=auto)")
     side = [c for c in info["chunks"] if c["type"] == "SIDE"]
-    assert side and side[0]["bytes"] == 19  # colour matrix, strength shift, views, 8 bytes of the sha256
+    assert side and side[0]["bytes"] == 14  # colour matrix, strength shift and views in a byte, 4 sha256 bytes
 
 
 def test_colour_mix_is_the_least_squares_fit():
@@ -185,69 +185,99 @@ def test_grid_phase_is_an_input():
         assert not torch.allclose(net(x, s, (8, 0)), base)
 
 
-@pytest.mark.parametrize("gains_shift", [bytes(10), bytes([255, 1, 64, 127, 128, 0, 0, 9, 64, 127]),
-                                         bytes([64] * 9 + [128]), bytes([3, 200, 0, 250, 7, 7, 7, 7, 7, 7])])
-def test_any_gain_and_shift_bytes_decode(use_weights, gains_shift):
-    from hybridcodec._container import Chunk, read_container, write_container
-
-    img = smooth_image(24, 40, 3)
-    header, chunks = read_container(hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40))
-    side = [c for c in chunks if c.type == b"SIDE" or c.type == "SIDE"][0]
-    for views in range(8):
-        forged = [Chunk(c.type, c.stage, gains_shift + bytes([views]) + c.payload[11:]) if c is side else c
-                  for c in chunks]
-        out = hybridcodec.decode(write_container(header, forged))
-        assert out.shape == img.shape and out.dtype == np.uint8
-    for wrong in (side.payload[:17], side.payload + bytes(1), side.payload + bytes(22),  # 17, 20, 41 bytes
-                  side.payload[:10] + bytes([8]) + side.payload[11:]):  # views outside the mask
-        bad = [Chunk(c.type, c.stage, wrong) if c is side else c for c in chunks]
-        with pytest.raises(hybridcodec.CodecError, match="cnn side data"):
-            hybridcodec.decode(write_container(header, bad))
-
-
-def test_side_data_without_the_views_byte_decodes_as_the_plain_view(use_weights):
-    """Files written before the mirrored views (18 bytes of side data) decode as the
-    plain view: the same image as the views byte set to 0."""
-    from hybridcodec._container import Chunk, read_container, write_container
-
-    net, _ = pf.load_weights(str(use_weights / "postfilter-dwt.pt"))
-    with torch.no_grad():  # the tiny net starts as the identity: give it a correction the encoder keeps
-        net.tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(1))
-    img = smooth_image(24, 40, 3)
-    header, chunks = read_container(hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40))
-    side = [c for c in chunks if c.type == b"SIDE"][0]
-    assert any(side.payload[:9])  # the filter is on
-
-    def with_payload(payload):
-        return hybridcodec.decode(write_container(header, [Chunk(c.type, c.stage, payload) if c is side else c
-                                                           for c in chunks]))
-
-    old = with_payload(side.payload[:10] + side.payload[11:])
-    assert np.array_equal(old, with_payload(side.payload[:10] + bytes(1) + side.payload[11:]))
-    assert not np.array_equal(old, with_payload(side.payload[:10] + bytes([7]) + side.payload[11:]))
-    pf.load_weights.cache_clear()
-
-
-def test_side_data_of_before_holds_the_whole_sha256_and_still_decodes(use_weights):
-    """Files written before 2026-11-27 store all 32 bytes of the weights' sha256 (42 bytes
-    of side data): they decode as before; a wrong byte anywhere in it is refused."""
+def _forge():
+    """A wavelet+cnn file: the image, its cnn side data, and a decoder of the file with
+    that side data replaced by ``make(side data, sha256 of the weights)``."""
     import hashlib
 
     from hybridcodec._container import Chunk, read_container, write_container
 
     img = smooth_image(24, 40, 3)
-    new = hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40)
-    header, chunks = read_container(new)
-    full = hashlib.sha256((use_weights / "postfilter-dwt.pt").read_bytes()).digest()
-    old = [Chunk(c.type, c.stage, c.payload[:10] + full) if c.type == b"SIDE" else c for c in chunks]
-    plain = [Chunk(c.type, c.stage, c.payload[:10] + bytes(1) + c.payload[11:]) if c.type == b"SIDE" else c
-             for c in chunks]  # no views byte then: the plain view
-    assert np.array_equal(hybridcodec.decode(write_container(header, old)),
-                          hybridcodec.decode(write_container(header, plain)))
-    wrong = full[:31] + bytes([full[31] ^ 1])
-    bad = [Chunk(c.type, c.stage, c.payload[:10] + wrong) if c.type == b"SIDE" else c for c in chunks]
-    with pytest.raises(hybridcodec.CodecError, match="cnn weights sha256"):
-        hybridcodec.decode(write_container(header, bad))
+    header, chunks = read_container(hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40))
+    side = [c for c in chunks if c.type == b"SIDE"][0]
+    sha = hashlib.sha256(pf.weights_path("dwt").read_bytes()).digest()
+
+    def decode(make):
+        payload = make(side.payload, sha)
+        return hybridcodec.decode(write_container(header, [Chunk(c.type, c.stage, payload) if c is side else c
+                                                           for c in chunks]))
+    return img, side.payload, decode
+
+
+def test_side_data_layout_packs_shift_and_views(use_weights):
+    img, payload, decode = _forge()
+    assert len(payload) == 14 and payload[10:] == pf.load_weights(str(pf.weights_path("dwt")))[1][:4]
+    for packed, shift, views in ((0, 0, 0), (2, 2, 0), (0x24, 4, 1), (0x1E, -2, 0), (0xF0, -16, 7), (0x0F, 15, 0)):
+        assert pf._parse_side(payload[:9] + bytes([packed]) + payload[10:])[1:3] == (shift, views)
+
+
+@pytest.mark.parametrize("gains", [bytes(9), bytes([255, 1, 64, 127, 128, 0, 0, 9, 64]), bytes([64] * 9),
+                                   bytes([3, 200, 0, 250, 7, 7, 7, 7, 7])])
+def test_any_gain_shift_and_views_bytes_decode(use_weights, gains):
+    img, _, decode = _forge()
+    for packed in (0, 7, 16, 31, 32, 100, 255):  # every shift and views value is valid in the packed byte
+        out = decode(lambda p, sha: gains + bytes([packed]) + p[10:])
+        assert out.shape == img.shape and out.dtype == np.uint8
+    for shift in (0, 128, 255):  # the 19-byte layout of 2026-11-27: shift, views, 8 sha256 bytes
+        for views in range(8):
+            assert decode(lambda p, sha: gains + bytes([shift, views]) + sha[:8]).shape == img.shape
+    for wrong in (lambda p, sha: p[:13], lambda p, sha: p + bytes(1), lambda p, sha: p + bytes(3),
+                  lambda p, sha: p[:10] + sha[:7], lambda p, sha: p + bytes(27),  # 13, 15, 17, 17, 41 bytes
+                  lambda p, sha: p[:10] + bytes([8]) + sha[:8]):  # 19 bytes, views outside the mask
+        with pytest.raises(hybridcodec.CodecError, match="cnn side data"):
+            decode(wrong)
+
+
+def test_every_older_side_data_layout_decodes_the_same(use_weights):
+    """Files of before: 42 bytes (all 32 sha256 bytes, no views), 18 (8 sha256 bytes, no
+    views: the plain view) and 19 (shift, views, 8 sha256 bytes) decode as the same side
+    data in today's 14-byte layout; a wrong digest byte is refused in each."""
+    net, _ = pf.load_weights(str(pf.weights_path("dwt")))
+    with torch.no_grad():  # the tiny net starts as the identity: give it a correction the encoder keeps
+        net.tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(1))
+    img, payload, decode = _forge()
+    assert any(payload[:9])  # the filter is on
+    mix = payload[:9]
+    for shift, views in ((0, 0), (2, 0), (4, 1), (-2, 3)):
+        now = decode(lambda p, sha: mix + bytes([(views << 5) | (shift & 31)]) + sha[:4])
+        assert np.array_equal(now, decode(lambda p, sha: mix + bytes([shift & 255, views]) + sha[:8]))
+        if views == 0:
+            assert np.array_equal(now, decode(lambda p, sha: mix + bytes([shift & 255]) + sha[:8]))
+            assert np.array_equal(now, decode(lambda p, sha: mix + bytes([shift & 255]) + sha))
+    assert not np.array_equal(decode(lambda p, sha: mix + bytes([0]) + sha[:4]),
+                              decode(lambda p, sha: mix + bytes([0x20]) + sha[:4]))  # the views do something
+    for layout in (lambda p, sha: mix + bytes([0]) + sha[:3] + bytes([sha[3] ^ 1]),
+                   lambda p, sha: mix + bytes([0, 0]) + sha[:7] + bytes([sha[7] ^ 1]),
+                   lambda p, sha: mix + bytes([0]) + sha[:31] + bytes([sha[31] ^ 1])):
+        with pytest.raises(hybridcodec.CodecError, match="cnn weights sha256"):
+            decode(layout)
+    pf.load_weights.cache_clear()
+
+
+def test_files_made_with_retired_weights_still_decode():
+    """Replaced shipped weights stay for decoding: a file that names the retired
+    postfilter-lifting weights decodes with them, not with today's."""
+    import hashlib
+
+    from hybridcodec._container import Chunk, read_container, write_container
+
+    retired = [pf.WEIGHTS_DIR / r for r in pf.RETIRED]
+    if not all(r.exists() for r in retired) or not pf.weights_path("lifting").exists():
+        pytest.skip("shipped weights not installed")
+    img = smooth_image(32, 48, 3, seed=2)
+    header, chunks = read_container(hybridcodec.encode(img, pipeline="lifting+cnn", quality=40))
+    side = [c for c in chunks if c.type == b"SIDE" and len(c.payload) == 14][0]
+    old_sha = hashlib.sha256(retired[0].read_bytes()).digest()
+    forged = [Chunk(c.type, c.stage, c.payload[:10] + old_sha[:4]) if c is side else c for c in chunks]
+    got = hybridcodec.decode(write_container(header, forged))
+    net, _ = pf.load_weights(str(retired[0]))
+    mix, shift, views, _ = pf._parse_side(side.payload)
+    assert any(mix)  # the filter is on
+    plain = hybridcodec.decode(write_container(header, [Chunk(c.type, c.stage, bytes(9) + c.payload[9:])
+                                                        if c is side else c for c in chunks]))
+    expected = pf._blend(plain.astype(np.float32), pf.apply_filter(net, plain.astype(np.float32), 40,
+                                                                   shift / 16, views) - plain, mix)
+    assert np.abs(got.astype(np.float32) - np.clip(np.rint(expected), 0, 255)).max() <= 1
 
 
 @pytest.mark.parametrize("bad", [["--layers", "1"], ["--lr", "0"], ["--lr", "nan"], ["--threads", "0"],

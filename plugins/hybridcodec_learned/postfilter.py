@@ -25,6 +25,11 @@ def weights_path(family: str) -> Path:
     return WEIGHTS_DIR / f"postfilter-{family}.pt"
 
 
+# Weights shipped before and since replaced: decoding only, for the files made with them
+# (a file names its weights by their sha256; the encoder always uses weights_path's).
+RETIRED = ("postfilter-lifting-20261127.pt",)
+
+
 @lru_cache(maxsize=8)
 def load_weights(path: str):
     """The network stored at ``path`` (torch's weights-only loader: no pickle code
@@ -125,7 +130,9 @@ class CNNPostFilter(Stage):
                                                  shift / _SHIFT_ONE)) - decoded
                 best = self._try(best, decoded, original, (plain[shift] + mirrored) / 2, error, shift, 1)
         _, mix, shift, views = best
-        ctx.emit(self.index, mix + bytes([shift & 0xFF, views]) + digest[:_DIGEST])
+        if not -16 <= shift < 16 or not 0 <= views < 8:
+            raise AssertionError(f"cnn: shift {shift} / views {views} do not fit the packed byte")
+        ctx.emit(self.index, mix + bytes([(views << 5) | (shift & 31)]) + digest[:_DIGEST])
 
     @staticmethod
     def _mse(image, original):
@@ -138,23 +145,18 @@ class CNNPostFilter(Stage):
 
     def decode(self, image, ctx):
         side = ctx.take(self.index)
-        if len(side) != 1 or len(side[0]) not in (10 + _DIGEST, 11 + _DIGEST, 42):
+        if len(side) != 1 or len(side[0]) not in _SIDE_LENGTHS:
             raise CodecError("corrupt .hcx file: bad cnn side data")
-        side = side[0]
-        if len(side) == 11 + _DIGEST:  # with the views byte (files since 2026-11-27)
-            side, views = side[:10] + side[11:], side[10]
-            if views >= 1 << len(VIEWS):
-                raise CodecError(f"corrupt .hcx file: bad cnn side data (views {views})")
-        else:
-            views = 0
-        mix, shift, digest = side[:9], int.from_bytes(side[9:10], "big", signed=True), side[10:]
+        mix, shift, views, digest = _parse_side(side[0])
+        if views >= 1 << len(VIEWS):
+            raise CodecError(f"corrupt .hcx file: bad cnn side data (views {views})")
         path = weights_path(self._family(ctx))
         net, have = load_weights(str(path))
-        if have[: len(digest)] != digest:  # made with another family's weights (lifting used the dwt ones before)?
-            other = [f for f in FAMILIES if weights_path(f).exists()
-                     and load_weights(str(weights_path(f)))[1][: len(digest)] == digest]
+        if have[: len(digest)] != digest:  # another family's weights (lifting used the dwt ones) or retired ones?
+            other = [p for p in [weights_path(f) for f in FAMILIES] + [WEIGHTS_DIR / r for r in RETIRED]
+                     if p.exists() and load_weights(str(p))[1][: len(digest)] == digest]
             if other:
-                path = weights_path(other[0])
+                path = other[0]
                 net, have = load_weights(str(path))
         if have[: len(digest)] != digest:
             raise CodecError(f"this file was made with cnn weights sha256 {digest.hex()[:16]}..., but the "
@@ -169,10 +171,28 @@ class CNNPostFilter(Stage):
 # (at high qualities that corrects more: +0.02 dB for wavelets at q75-90 on Kodak) and
 # stores the shift it chose, in 1/16ths of the strength scale, as a signed byte.
 _SHIFT_ONE = 16
-# The weights' sha256 is stored cut to its first 8 bytes (as ctxrans stores its model's):
-# enough to tell weight files apart, 24 bytes less per file; files written before keep
-# all 32 (side data of 42 bytes) and still decode.
-_DIGEST = 8
+# The weights' sha256 is stored cut to its first 4 bytes: enough to tell weight files
+# apart (a decoder holds one file per family), 28 bytes less per file than the whole
+# digest of the first files (42 bytes of side data), which still decode, as do the
+# 8-byte digests of the files of 2026-11-27 (18 and 19 bytes).  The strength shift and
+# the views share a byte: 14 bytes in all, 5 less than before (a cnn file at quality 3
+# on Kodak is ~660 bytes: 0.8 % of it).
+_DIGEST = 4
+
+
+def _parse_side(side: bytes):
+    """(mix, shift, views, digest) of any layout of the cnn side data."""
+    mix = side[:9]
+    if len(side) == 10 + _DIGEST:  # since 2026-11-28: views << 5 | shift (5-bit signed), 4 digest bytes
+        packed = side[9]
+        return mix, (packed & 31) - ((packed & 16) << 1), packed >> 5, side[10:]
+    shift = int.from_bytes(side[9:10], "big", signed=True)
+    if len(side) == 19:  # 2026-11-27: shift, views, 8 digest bytes
+        return mix, shift, side[10], side[11:]
+    return mix, shift, 0, side[10:]  # 18 bytes (8 digest bytes) or 42 (all 32): no views
+
+
+_SIDE_LENGTHS = (10 + _DIGEST, 18, 19, 42)
 # Tried in order while the last one tried won (until 2026-11-27 all three: 4 won only at
 # q90 on 6 training photos, lifting, by 0.003 dB, and cost a run of the network).
 _SHIFTS_TRIED = (0, 2, 4)
