@@ -124,11 +124,16 @@ class CNNPostFilter(Stage):
                     break
                 plain[shift] = apply_filter(net, decoded, ctx.quality, shift / _SHIFT_ONE) - decoded
                 best = self._try(best, decoded, original, plain[shift], error, shift, 0)
-            if any(best[1]):  # the mirrored view, at the shift the plain one chose
-                shift = best[2]
-                mirrored = VIEWS[0](apply_filter(net, np.ascontiguousarray(VIEWS[0](decoded)), ctx.quality,
-                                                 shift / _SHIFT_ONE)) - decoded
-                best = self._try(best, decoded, original, (plain[shift] + mirrored) / 2, error, shift, 1)
+            if any(best[1]):  # mirrored views, at the shift the plain one chose, while each wins
+                shift, corrections = best[2], [plain[best[2]]]
+                for mask, flip in ((1, VIEWS[0]), (3, VIEWS[1])):
+                    corrections.append(flip(apply_filter(net, np.ascontiguousarray(flip(decoded)), ctx.quality,
+                                                         shift / _SHIFT_ONE)) - decoded)
+                    tried = self._try(best, decoded, original, sum(corrections) / len(corrections), error, shift,
+                                      mask)
+                    if tried is best:
+                        break
+                    best = tried
         _, mix, shift, views = best
         if not -16 <= shift < 16 or not 0 <= views < 8:
             raise AssertionError(f"cnn: shift {shift} / views {views} do not fit the packed byte")
@@ -174,7 +179,7 @@ _SHIFT_ONE = 16
 # The weights' sha256 is stored cut to its first 4 bytes: enough to tell weight files
 # apart (a decoder holds one file per family), 28 bytes less per file than the whole
 # digest of the first files (42 bytes of side data), which still decode, as do the
-# 8-byte digests of the files of 2026-11-27 (18 and 19 bytes).  The strength shift and
+# 8-byte digests of the layouts in between (18 and 19 bytes).  The strength shift and
 # the views share a byte: 14 bytes in all, 5 less than before (a cnn file at quality 3
 # on Kodak is ~660 bytes: 0.8 % of it).
 _DIGEST = 4
@@ -183,11 +188,11 @@ _DIGEST = 4
 def _parse_side(side: bytes):
     """(mix, shift, views, digest) of any layout of the cnn side data."""
     mix = side[:9]
-    if len(side) == 10 + _DIGEST:  # since 2026-11-28: views << 5 | shift (5-bit signed), 4 digest bytes
+    if len(side) == 10 + _DIGEST:  # today's: views << 5 | shift (5-bit signed), 4 digest bytes
         packed = side[9]
         return mix, (packed & 31) - ((packed & 16) << 1), packed >> 5, side[10:]
     shift = int.from_bytes(side[9:10], "big", signed=True)
-    if len(side) == 19:  # 2026-11-27: shift, views, 8 digest bytes
+    if len(side) == 19:  # the mirrored views' first layout: shift, views, 8 digest bytes
         return mix, shift, side[10], side[11:]
     return mix, shift, 0, side[10:]  # 18 bytes (8 digest bytes) or 42 (all 32): no views
 
@@ -197,12 +202,15 @@ _SIDE_LENGTHS = (10 + _DIGEST, 18, 19, 42)
 # q90 on 6 training photos, lifting, by 0.003 dB, and cost a run of the network).
 _SHIFTS_TRIED = (0, 2, 4)
 # Mirrored views: the network is not equivariant to mirroring, so the average of its
-# corrections on the image and on its mirror image is a better one (self-ensemble).
-# Side data byte 10 is a mask of them.  Measured on 6 training photos (every 30th of
+# corrections on the image and on its mirror images is a better one (self-ensemble).
+# Side data holds a mask of them.  Measured on 6 training photos (every 30th of
 # ../shared/datasets/train), lifting, best of the shifts, colour mix fitted: +dB over the
 # plain view, left-right / all three:
-# q10 +0.000/+0.000, q30 +0.019/+0.024, q50 +0.021/+0.039, q70 +0.016/+0.027, q90 +0.003/+0.005.
-# The encoder tries the left-right one (a run of the network, at the shift it chose).
+# q10 +0.000/+0.000, q30 +0.019/+0.024, q50 +0.021/+0.039, q70 +0.016/+0.027, q90 +0.003/+0.005;
+# with postfilter-lifting.pt retrained on RDOQ output, shift 0: left-right / left-right and
+# up-down, q30 +0.022/+0.049, q50 +0.021/+0.041, q70 +0.002/+0.013.  The encoder tries
+# left-right, then left-right and up-down while the last one won (a run of the network
+# each); decoding runs the network once per view (three: about 1.1 s for a Kodak image).
 VIEWS = (lambda a: a[:, ::-1], lambda a: a[::-1], lambda a: a[::-1, ::-1])
 _MIX_ONE = 64  # a stored signed byte m stands for m / 64
 
