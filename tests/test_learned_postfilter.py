@@ -316,3 +316,26 @@ def test_weights_file_is_what_a_direct_torch_save_writes(tiny_weights, tmp_path)
     state = torch.load(tiny_weights / "postfilter-dct.pt", weights_only=True)
     torch.save(state, tmp_path / "postfilter-dct.pt")  # archive root named after the file
     assert (tmp_path / "postfilter-dct.pt").read_bytes() == (tiny_weights / "postfilter-dct.pt").read_bytes()
+
+
+def test_encoder_falls_back_to_retired_weights_where_the_familys_leave_the_filter_off(use_weights, monkeypatch):
+    """The tiny dwt net is the identity (the filter stays off); a retired dwt weight file
+    that corrects is used instead, named in the side data, and the decoder finds it."""
+    import hashlib
+
+    from hybridcodec._container import read_container
+
+    state = torch.load(use_weights / "postfilter-dwt.pt", map_location="cpu", weights_only=True)
+    tail = [k for k in state["state_dict"] if k.startswith("tail.") and k.endswith("weight")][0]
+    state["state_dict"][tail] = torch.randn(state["state_dict"][tail].shape,
+                                            generator=torch.Generator().manual_seed(1)) * 0.05
+    retired = use_weights / "postfilter-dwt-old.pt"
+    torch.save(state, retired)
+    img = smooth_image(24, 40, 3)
+    off = hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40)
+    assert not any([c for c in read_container(off)[1] if c.type == b"SIDE"][0].payload[:9])
+    monkeypatch.setattr(pf, "RETIRED", ("postfilter-dwt-old.pt", "postfilter-dct-x.pt"))
+    data = hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40)
+    side = [c for c in read_container(data)[1] if c.type == b"SIDE"][0].payload
+    assert any(side[:9]) and side[10:] == hashlib.sha256(retired.read_bytes()).digest()[:4]
+    assert hybridcodec.psnr(img, hybridcodec.decode(data)) > hybridcodec.psnr(img, hybridcodec.decode(off))
