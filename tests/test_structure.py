@@ -90,6 +90,32 @@ def test_first_kernel_calls_from_several_threads_at_once():
         assert out.stdout.strip() == "[]"
 
 
+def test_kernel_start_leaves_the_garbage_collector_as_it_found_it():
+    # numba starts with collections paused; the caller's setting comes back either way
+    code = ("import gc, numpy as np, hybridcodec\n"
+            "from hybridcodec import _jit\n"
+            "{before}\n"
+            "_jit._numba()\n"
+            "print(gc.isenabled(), _jit._CONFIGURED)")
+    for before, enabled in (("pass", "True"), ("gc.disable()", "False")):
+        out = subprocess.run([sys.executable, "-c", code.format(before=before)], capture_output=True, text=True,
+                             check=True)
+        assert out.stdout.split() == [enabled, "[True]"]
+
+
+def test_the_command_freezes_the_heap_only_as_it_ends(tmp_path):
+    # console() (the installed command) = main(), then gc.freeze(); main() itself, which
+    # library users and the tests call, leaves the collector alone
+    code = ("import gc, sys\n"
+            "from hybridcodec.cli import main, console\n"
+            "main(['stages']); print('after-main', gc.get_freeze_count() == 0)\n"
+            "sys.argv = ['hybridcodec', 'stages']\n"
+            "print('after-console', console(), gc.get_freeze_count() > 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    marks = [line.split() for line in out.stdout.splitlines() if line.startswith("after-")]
+    assert marks == [["after-main", "True"], ["after-console", "0", "True"]]
+
+
 _USER_CODE = """
 import numpy as np, hybridcodec, os
 img = (np.arange(24 * 20 * 3) % 251).astype(np.uint8).reshape(24, 20, 3)
