@@ -175,19 +175,23 @@ def read_table(buf: bytes, pos: int, valid: np.ndarray) -> tuple[np.ndarray, int
     return lengths, pos
 
 
-def decode_lut(lengths) -> np.ndarray:
+def decode_lut(lengths, out: np.ndarray | None = None) -> np.ndarray:
     """Table indexed by the next 16 bits of the stream: ``length << 8 | symbol``,
-    or -1 where no code starts with those bits."""
+    or -1 where no code starts with those bits; written into ``out`` (int32, 2^16
+    entries) when given.  A baseline decode builds four: into the rows of one array,
+    not stacked afterwards (that copy of 1 MB was 0.4 ms of a 1.1 ms 16x16 decode)."""
     lengths = np.asarray(lengths, dtype=np.int64)
-    return _lut(lengths, _canonical(lengths))
+    if out is None:
+        out = np.empty(1 << LUT_BITS, np.int32)
+    _lut(lengths, _canonical(lengths), out)
+    return out
 
 
 @kernel(cache=True, nogil=True)
-def _lut(lengths, codes):
-    lut = np.full(1 << LUT_BITS, -1, np.int32)
+def _lut(lengths, codes, lut):
+    lut[:] = -1
     for s in range(len(lengths)):
         n = lengths[s]
         if n:
             shift = LUT_BITS - n
             lut[np.int64(codes[s]) << shift : (np.int64(codes[s]) + 1) << shift] = (n << 8) | s
-    return lut

@@ -97,12 +97,12 @@ class Huffman(Stage):
     def decode(self, payload, layout, ctx):
         roles, tables, starts = self._plan(layout)
         b = layout[0].shape[-1]
-        pos, luts = 0, []
+        pos, luts = 0, np.empty((2 * len(roles), 1 << hc.LUT_BITS), np.int32)
         try:
-            for _ in roles:
-                for valid in (valid_dc_symbols(), valid_ac_symbols()):
+            for k in range(len(roles)):
+                for j, valid in enumerate((valid_dc_symbols(), valid_ac_symbols())):
                     lengths, pos = hc.read_table(payload, pos, valid)
-                    luts.append(hc.decode_lut(lengths))
+                    hc.decode_lut(lengths, luts[2 * k + j])
         except CodecError:
             if not ctx.allow_truncated:
                 raise
@@ -116,7 +116,7 @@ class Huffman(Stage):
                 "truncated or its header is wrong"
             )
         natural = np.zeros((n_blocks, b * b), np.int32)
-        err = coder.decode_blocks(data, np.stack(luts), starts, tables, natural, zigzag_order(b))
+        err = coder.decode_blocks(data, luts, starts, tables, natural, zigzag_order(b))
         ctx.truncated |= err in (coder.ERR_TRUNCATED, coder.ERR_CODE)
         if err != coder.OK and not (ctx.allow_truncated and err in (coder.ERR_TRUNCATED, coder.ERR_CODE)):
             raise (TruncatedError if err == coder.ERR_TRUNCATED else CodecError)(
