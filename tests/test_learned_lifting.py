@@ -75,7 +75,7 @@ def test_untrained_stage_codes_as_the_wavelet_preset(tmp_path, use):
     for q in (20, 75):
         ours = hybridcodec.encode(img, pipeline=SPEC, quality=q)
         wavelet = hybridcodec.encode(img, preset="wavelet", quality=q)
-        assert abs(len(ours) - len(wavelet)) <= 24  # the stage's name and its 8 bytes of side data
+        assert abs(len(ours) - len(wavelet)) <= 24  # the stage's name and its 4 bytes of side data
         assert np.abs(hybridcodec.decode(ours).astype(int) - hybridcodec.decode(wavelet)).max() <= 1
 
 
@@ -122,6 +122,33 @@ def test_other_weights_and_bad_side_data_are_refused(tmp_path, use):
     use(tmp_path / "junk.pt")
     with pytest.raises(CodecError, match="cannot read lifting weights"):
         hybridcodec.encode(img, pipeline=SPEC)
+
+
+def test_side_data_keeps_4_digest_bytes_and_older_files_with_8_still_decode(tmp_path, use):
+    import hashlib
+
+    from hybridcodec._container import Chunk, read_container, write_container
+
+    path = _weights(tmp_path, _random_net(5, 0.05))
+    use(path)
+    img = smooth_image(32, 40, 3, seed=3)
+    data = hybridcodec.encode(img, pipeline=SPEC, quality=60)
+    header, chunks = read_container(data)
+    (side,) = [c for c in chunks if c.type == b"SIDE"]
+    sha = hashlib.sha256(path.read_bytes()).digest()
+    assert side.payload == sha[:4]
+
+    def with_side(payload):
+        return write_container(header, [Chunk(c.type, c.stage, payload) if c is side else c for c in chunks])
+
+    expected = hybridcodec.decode(data)
+    assert np.array_equal(hybridcodec.decode(with_side(sha[:8])), expected)  # the layout before 2026-11-28
+    for bad in (bytes([sha[0] ^ 1]) + sha[1:8], sha[:7] + bytes([sha[7] ^ 1]), bytes([sha[0] ^ 1]) + sha[1:4]):
+        with pytest.raises(CodecError, match="lifting weights sha256"):
+            hybridcodec.decode(with_side(bad))
+    for bad in (sha[:3], sha[:5], sha[:32]):
+        with pytest.raises(CodecError, match="bad lifting side data"):
+            hybridcodec.decode(with_side(bad))
 
 
 def test_side_data_checked(tmp_path, use):

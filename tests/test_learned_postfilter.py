@@ -172,6 +172,31 @@ def test_views_average_the_mirrored_corrections(use_weights):
     pf.load_weights.cache_clear()
 
 
+@pytest.mark.parametrize("views_that_help, expected", [(4, 7), (3, 3), (2, 1), (1, 0)])
+def test_encoder_adds_mirrored_views_in_order_while_each_wins(monkeypatch, views_that_help, expected):
+    """Each view's correction is the coding error's negative plus that view's own noise;
+    views beyond ``views_that_help`` get a worse one, so averaging them in loses."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    original = rng.uniform(40, 200, (24, 32, 3)).astype(np.float32)
+    error = rng.normal(0, 6, original.shape).astype(np.float32)
+    decoded = original + error
+    flips = (lambda a: a,) + pf.VIEWS
+    corrections = [-error + rng.normal(0, 3 if k < views_that_help else 30, original.shape).astype(np.float32)
+                   for k in range(4)]
+
+    def fake_filter(net, image, quality, shift=0.0, views=0):
+        (k,) = [k for k, f in enumerate(flips) if np.array_equal(image, f(decoded))]
+        return image + flips[k](corrections[k])
+
+    monkeypatch.setattr(pf, "apply_filter", fake_filter)
+    stage = pf.CNNPostFilter()
+    mse, mix, shift, views = stage._search(None, decoded, original, -error, SimpleNamespace(quality=50))
+    assert any(mix) and shift == 0 and views == expected
+    assert mse < stage._mse(decoded, original)
+
+
 def test_grid_phase_is_an_input():
     from hybridcodec_learned.model import PHASE, PostFilterNet
 

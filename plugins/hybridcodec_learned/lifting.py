@@ -11,8 +11,9 @@ weights a file names).
 
 Only the synthesis is learned float arithmetic, after the coefficients are decoded
 (by ``arith``, exactly): another machine reconstructs the same pixels within float
-rounding, never different coefficients.  The encoder stores the first 8 bytes of the
-weights' sha256 and the decoder refuses other weights.
+rounding, never different coefficients.  The encoder stores the first 4 bytes of the
+weights' sha256 (files made before 2026-11-28 hold 8, and still decode) and the decoder
+refuses other weights.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ from ._pixels import MAX_PIXELS
 __all__ = ["LearnedLifting", "weights_file", "load_weights"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-_DIGEST = 8  # bytes of the weights' sha256 a file keeps: 32 were 1 % of a 0.06 bpp Kodak file
+# bytes of the weights' sha256 a file keeps: 32 were 1 % of a 0.06 bpp Kodak file; 8 until
+# 2026-11-28 (still read), 4 since, as cnn keeps (a wrong weight file passes 1 time in 2^32)
+_DIGEST = 4
+_DIGEST_LENGTHS = (_DIGEST, 8)
 
 
 def weights_file() -> Path:
@@ -112,9 +116,9 @@ class LearnedLifting(Stage):
 
         net, digest = load_weights(str(weights_file()))
         side = ctx.take(self.index)
-        if len(side) != 1 or len(side[0]) != _DIGEST:
+        if len(side) != 1 or len(side[0]) not in _DIGEST_LENGTHS:
             raise CodecError("corrupt .hcx file: bad lifting side data")
-        if side[0] != digest[:_DIGEST]:
+        if side[0] != digest[: len(side[0])]:
             raise CodecError(f"this file was made with lifting weights sha256 {side[0].hex()[:16]}..., but the "
                              f"installed {weights_file().name} is {digest.hex()[:16]}...; install the "
                              "hybridcodec-learned version that made the file")

@@ -144,7 +144,7 @@ class CNNPostFilter(Stage):
             best = self._try(best, decoded, original, plain[shift], error, shift, 0)
         if any(best[1]):  # mirrored views, at the shift the plain one chose, while each wins
             shift, corrections = best[2], [plain[best[2]]]
-            for mask, flip in ((1, VIEWS[0]), (3, VIEWS[1])):
+            for mask, flip in ((1, VIEWS[0]), (3, VIEWS[1]), (7, VIEWS[2])):
                 corrections.append(flip(apply_filter(net, np.ascontiguousarray(flip(decoded)), ctx.quality,
                                                      shift / _SHIFT_ONE)) - decoded)
                 tried = self._try(best, decoded, original, sum(corrections) / len(corrections), error, shift, mask)
@@ -223,8 +223,9 @@ _SHIFTS_TRIED = (0, 2, 4)
 # q10 +0.000/+0.000, q30 +0.019/+0.024, q50 +0.021/+0.039, q70 +0.016/+0.027, q90 +0.003/+0.005;
 # with postfilter-lifting.pt retrained on RDOQ output, shift 0: left-right / left-right and
 # up-down, q30 +0.022/+0.049, q50 +0.021/+0.041, q70 +0.002/+0.013.  The encoder tries
-# left-right, then left-right and up-down while the last one won (a run of the network
-# each); decoding runs the network once per view (three: about 1.1 s for a Kodak image).
+# left-right, then left-right and up-down, then all three, while the last one won (a run
+# of the network each); decoding runs the network once per view (plain and two mirrored:
+# about 1.1 s for a Kodak image).
 VIEWS = (lambda a: a[:, ::-1], lambda a: a[::-1], lambda a: a[::-1, ::-1])
 _MIX_ONE = 64  # a stored signed byte m stands for m / 64
 
