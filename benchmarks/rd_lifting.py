@@ -5,11 +5,12 @@ comparison the issue asks for (is the best lifting pipeline ahead of `wavelet` a
 two pipelines.
 
     python benchmarks/rd_lifting.py [--data DIR|skimage] [--out benchmarks/results/lifting] [--jobs 2]
-        [--codecs jpeg,avif,heic,jpeg2000] [--weights lifting.pt]
+        [--codecs jpeg,avif,heic,jpeg2000] [--weights lifting.pt] [--postfilter-weights FILE]
 
 ``--data skimage``: the scikit-image photos of the main job.  ``--weights`` codes with
 another lifting weight file (a rerun of the training, a snapshot) instead of the
-shipped one.  ``--timing`` instead times encode and decode of
+shipped one, ``--postfilter-weights`` the ``cnn`` stage of the lifting family with another
+post-filter weight file.  ``--timing`` instead times encode and decode of
 every image at quality 75, one image at a time in this process (torch's default threads),
 and prints the median and the slowest.
 """
@@ -17,6 +18,7 @@ and prints the median and the slowest.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from hybridcodec import bd_rate
@@ -53,14 +55,15 @@ def main(argv=None):
     ap.add_argument("--codecs", default="jpeg,avif,heic,jpeg2000")
     ap.add_argument("--pipelines", default=",".join(PIPELINES))
     ap.add_argument("--weights", help="a lifting weight file to code with instead of the shipped one")
+    ap.add_argument("--postfilter-weights", help="a postfilter-lifting weight file to use instead of the shipped one")
     ap.add_argument("--timing", action="store_true", help="time encode and decode per image instead")
     args = ap.parse_args(argv)
     if args.timing:
         return _timing(args.data, args.pipelines.split(","))
     if args.weights:  # the stage reads its weights from this path (worker processes inherit it)
-        import os
-
         os.environ["HYBRIDCODEC_LIFTING_WEIGHTS"] = str(Path(args.weights).resolve())
+    if args.postfilter_weights:
+        os.environ["HYBRIDCODEC_POSTFILTER_LIFTING"] = str(Path(args.postfilter_weights).resolve())
     data = None if args.data == "skimage" else args.data
     settings = CompareSettings(out=args.out, data=data, jobs=args.jobs, pipelines=args.pipelines.split(","),
                                codecs=args.codecs.split(","), progress=False)

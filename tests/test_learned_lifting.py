@@ -142,7 +142,7 @@ def test_side_data_keeps_4_digest_bytes_and_older_files_with_8_still_decode(tmp_
         return write_container(header, [Chunk(c.type, c.stage, payload) if c is side else c for c in chunks])
 
     expected = hybridcodec.decode(data)
-    assert np.array_equal(hybridcodec.decode(with_side(sha[:8])), expected)  # the layout before 2026-11-28
+    assert np.array_equal(hybridcodec.decode(with_side(sha[:8])), expected)  # the older layout
     for bad in (bytes([sha[0] ^ 1]) + sha[1:8], sha[:7] + bytes([sha[7] ^ 1]), bytes([sha[0] ^ 1]) + sha[1:4]):
         with pytest.raises(CodecError, match="lifting weights sha256"):
             hybridcodec.decode(with_side(bad))

@@ -136,6 +136,8 @@ def test_training_repeats_bit_for_bit_and_records_fingerprints(tiny_weights, tmp
     assert set(records[0]["fingerprints"]) == {"2", "4"}
     assert records[0]["fingerprints"] == records[1]["fingerprints"]
     assert records[0]["sha256"] == records[1]["sha256"]
+    threads, version, cpu = records[0]["machine"].split(", ", 2)  # the CPU too: floats differ across models
+    assert threads == "1 torch threads" and version.startswith("torch 2.") and cpu
     other = train_postfilter(str(tiny_weights / "train"), "baseline", steps=4, out=str(tmp_path / "c" / "w.pt"),
                              batch=2, crop=32, channels=8, layers=3, seed=1, threads=1, progress=False,
                              say=lambda *a: None)
@@ -195,6 +197,29 @@ def test_encoder_adds_mirrored_views_in_order_while_each_wins(monkeypatch, views
     mse, mix, shift, views = stage._search(None, decoded, original, -error, SimpleNamespace(quality=50))
     assert any(mix) and shift == 0 and views == expected
     assert mse < stage._mse(decoded, original)
+
+
+def test_a_rerun_of_the_training_can_stand_in_for_the_shipped_weights(use_weights, monkeypatch, tmp_path):
+    # HYBRIDCODEC_POSTFILTER_<FAMILY> (benchmarks/rd_lifting.py --postfilter-weights) codes
+    # and decodes with another weight file; files name it, so without it they are refused
+    import shutil
+
+    img = smooth_image(24, 40, 3)
+    rerun = tmp_path / "postfilter-dwt-rerun.pt"
+    shutil.copy(use_weights / "postfilter-dwt.pt", rerun)
+    net, _ = pf.load_weights(str(rerun))
+    with torch.no_grad():
+        net.tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(3))
+    torch.save({"channels": 8, "layers": 3, "state_dict": net.state_dict()}, rerun)
+    pf.load_weights.cache_clear()
+    monkeypatch.setenv("HYBRIDCODEC_POSTFILTER_DWT", str(rerun))
+    assert pf.weights_path("dwt") == rerun and pf.weights_path("dct") == use_weights / "postfilter-dct.pt"
+    data = hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40)
+    assert hybridcodec.decode(data).shape == img.shape
+    monkeypatch.delenv("HYBRIDCODEC_POSTFILTER_DWT")
+    assert pf.weights_path("dwt") == use_weights / "postfilter-dwt.pt"
+    with pytest.raises(hybridcodec.CodecError, match="weights"):
+        hybridcodec.decode(data)
 
 
 def test_grid_phase_is_an_input():

@@ -12,7 +12,7 @@ weights a file names).
 Only the synthesis is learned float arithmetic, after the coefficients are decoded
 (by ``arith``, exactly): another machine reconstructs the same pixels within float
 rounding, never different coefficients.  The encoder stores the first 4 bytes of the
-weights' sha256 (files made before 2026-11-28 hold 8, and still decode) and the decoder
+weights' sha256 (older files hold 8, and still decode) and the decoder
 refuses other weights.
 """
 
@@ -34,8 +34,8 @@ from ._pixels import MAX_PIXELS
 __all__ = ["LearnedLifting", "weights_file", "load_weights"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-# bytes of the weights' sha256 a file keeps: 32 were 1 % of a 0.06 bpp Kodak file; 8 until
-# 2026-11-28 (still read), 4 since, as cnn keeps (a wrong weight file passes 1 time in 2^32)
+# bytes of the weights' sha256 a file keeps: 32 were 1 % of a 0.06 bpp Kodak file; older
+# files hold 8 (still read); 4 now, as cnn keeps (wrong weights pass 1 time in 2^32)
 _DIGEST = 4
 _DIGEST_LENGTHS = (_DIGEST, 8)
 

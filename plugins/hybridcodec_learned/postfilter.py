@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,7 +23,11 @@ _MARGIN = 32  # rows of context above and below a strip (the network sees 34 pix
 
 
 def weights_path(family: str) -> Path:
-    return WEIGHTS_DIR / f"postfilter-{family}.pt"
+    """The shipped ``postfilter-FAMILY.pt``, or the file ``HYBRIDCODEC_POSTFILTER_FAMILY``
+    names (``HYBRIDCODEC_POSTFILTER_LIFTING``, ...: to measure a rerun of the training
+    without touching the shipped file; files record which weights made them)."""
+    other = os.environ.get(f"HYBRIDCODEC_POSTFILTER_{family.upper()}")
+    return Path(other) if other else WEIGHTS_DIR / f"postfilter-{family}.pt"
 
 
 # Weights shipped before and since replaced: decoding only, for the files made with them

@@ -240,12 +240,27 @@ def _train(files, preset, target, steps, hours, resume, seed, batch, crop, chann
         if sys.argv[1:3] == ["train", "postfilter"] else None,
         "preset": preset, "steps": step, "seed": seed, "batch": batch, "crop": crop,
         "channels": channels, "layers": layers, "training_seconds": round(seconds, 3),
-        "lr": lr, "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
+        "lr": lr, "machine": machine(),
         "init": started_from, "fingerprints": prints,
     }
     write_atomic(target.with_suffix(".json"), (json.dumps(record, indent=1) + "\n").encode())
     say(f"wrote {target} after {step} steps, {seconds / 60:.1f} min; training-set gain {gain:+.2f} dB")
     return target
+
+
+def machine() -> str:
+    """What a weight record says of the machine that trained: torch's threads and version,
+    and the CPU.  Float training is bit-reproducible on one CPU model, not across them
+    (postfilter-lifting.pt's command, rerun on an AMD EPYC, gave other weights)."""
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        import platform
+
+        cpu = platform.processor() or cpu
+    return f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, {cpu}"
 
 
 def fingerprint(net) -> str:

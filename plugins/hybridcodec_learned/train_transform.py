@@ -28,7 +28,7 @@ from hybridcodec import CodecError
 from hybridcodec._files import write_atomic
 
 from . import transform_models as models
-from .train import _save, checkpoint, fingerprint, torch_threads, training_files_and_target
+from .train import _save, checkpoint, fingerprint, machine, torch_threads, training_files_and_target
 
 __all__ = ["train_transform", "SNAPSHOT_MINUTES"]
 
@@ -153,7 +153,7 @@ def _train(spec, files, target, steps, hours, resume, seed, device, progress, sa
         "model": spec.name, "steps": step, "planned_steps": steps, "seed": seed, "batch": spec.batch,
         "crop": spec.crop, "learning_rates": peaks, "training_seconds": round(seconds, 1),
         "device": device if device == "cpu" else torch.cuda.get_device_name(),
-        "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
+        "machine": machine(),
         "fingerprints": prints, "history (step, seconds, loss, bpp, psnr; running means)": history,
     }
     write_atomic(target.with_suffix(".json"), (json.dumps(record, indent=1) + "\n").encode())
