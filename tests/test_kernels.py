@@ -147,6 +147,41 @@ def test_results_do_not_depend_on_the_thread_count(spec, monkeypatch):
     assert len(digests) == 1
 
 
+@pytest.mark.parametrize("pieces", [1, 7, 48, 100000])
+@pytest.mark.parametrize("spec", ["wavelet", "lossless", "dct-arith", "ycbcr(subsampling=420)|dwt|deadzone|arith",
+                                  "ycbcr(subsampling=422)|dwt|deadzone|arith"])
+def test_two_streams_decoded_row_by_row_give_the_one_thread_result(spec, pieces, monkeypatch):
+    """The chroma stream follows the luma stream a few rows behind (pieces of 1/pieces
+    of its coefficients; 100000: a row at a time).  Each chroma piece runs at once, as
+    soon as it is handed over (before luma goes on), on a noisy image: a piece that read
+    a luma row not yet decoded (zeros) would decode other values."""
+    from concurrent.futures import Future
+
+    from hybridcodec.entropy import coefficients as cm
+
+    rng = np.random.default_rng(4)
+    img = np.clip(smooth_image(67, 93, seed=4).astype(np.int16) + rng.integers(-40, 41, (67, 93, 3)), 0, 255)
+    data = hybridcodec.encode(img.astype(np.uint8), pipeline=spec, quality=90)
+    monkeypatch.setenv("HYBRIDCODEC_THREADS", "1")
+    expected = [hybridcodec.decode(data, reduce=r).tobytes() for r in (1, 2)]
+    monkeypatch.setenv("HYBRIDCODEC_THREADS", "2")
+    monkeypatch.setattr(cm, "_PIECES", pieces)
+
+    def at_once(fn, *args):
+        done = Future()
+        done.set_result(fn(*args))
+        return done
+
+    calls = []
+    real = cm._decode_run
+    monkeypatch.setattr(cm, "submit", at_once)
+    monkeypatch.setattr(cm, "_decode_run", lambda *a: calls.append(a[2:6]) or real(*a))
+    assert [hybridcodec.decode(data, reduce=r).tobytes() for r in (1, 2)] == expected
+    assert calls and all((t0, y0) <= (t1, y1) for t0, y0, t1, y1 in calls)
+    if pieces == 100000:  # pieces start and end inside bands
+        assert any(y0 > 0 for _, y0, _, _ in calls) and any(y1 > 0 for _, _, _, y1 in calls)
+
+
 def test_golden_pattern_through_every_thread_count(monkeypatch):
     img = pattern(64, 80, 3)
     monkeypatch.setenv("HYBRIDCODEC_THREADS", "1")

@@ -99,7 +99,7 @@ def _rdoq(bands, coef, soft_rows, fine, shift, lam, probs, cost, qsig, qpar, qma
             continue  # indexes already (a predicted band's contexts are its own)
         base = cls * PER_CLASS
         refs = refs_buf[: h * w]
-        _ref_sums(coef, bands, bi, refs)
+        _ref_sums(coef, bands, bi, refs, 0, bands[bi, 1])
         band = coef[off : off + h * w]
         for y in range(h):  # the coder's row contexts (measured on kodim01 q75, one thread: 52 -> 20 ms
             row_context(band, refs, y, w, base, qpar, up, sbase, pcs, sns)  # against a loop of its own)
