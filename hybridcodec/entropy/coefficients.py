@@ -67,6 +67,18 @@ def _med(a, b, c):
     return a + b - c
 
 
+@kernel(cache=True, inline="always")
+def _predict(coef, i, y, x, w):
+    """A predicted band's prediction of coefficient ``i`` (row ``y``, column ``x`` of a
+    band ``w`` wide): W in the first row, N in the first column, else the median of
+    W, N and W + N - NW."""
+    if y == 0:
+        return np.int64(coef[i - 1]) if x > 0 else np.int64(0)
+    if x == 0:
+        return np.int64(coef[i - w])
+    return np.int64(_med(coef[i - 1], coef[i - w], coef[i - w - 1]))
+
+
 @kernel(cache=True, nogil=True)
 def _ref_sums(coef, bands, bi, out, y0, y1):
     """``out[y * w + x]``: the sum of |coefficient| over band ``bi``'s (up to four)
@@ -211,14 +223,7 @@ def _run(decoding, bands, idx, t0, y0, t1, y1, coef, probs, out, buf, state, qsi
         if pred:
             for y in range(ys):
                 for x in range(w):
-                    i = off + y * w + x
-                    if y == 0:
-                        p = coef[i - 1] if x > 0 else 0
-                    elif x == 0:
-                        p = coef[i - w]
-                    else:
-                        p = _med(coef[i - 1], coef[i - w], coef[i - w - 1])
-                    res[y * w + x] = coef[i] - p
+                    res[y * w + x] = coef[off + y * w + x] - _predict(coef, off + y * w + x, y, x, w)
         for y in range(ys, ye):
             row = y * w
             row_context(nb, refs, y, w, base, qpar, up, sbase, pcs, sns)
@@ -229,14 +234,7 @@ def _run(decoding, bands, idx, t0, y0, t1, y1, coef, probs, out, buf, state, qsi
                 i = off + j
                 a = up[x] + 2 * abs(vw) + abs(vww)
                 pc = pcs[x]
-                p = 0
-                if pred:
-                    if y == 0:
-                        p = coef[i - 1] if x > 0 else 0
-                    elif x == 0:
-                        p = coef[i - w]
-                    else:
-                        p = _med(coef[i - 1], coef[i - w], coef[i - w - 1])
+                p = _predict(coef, i, y, x, w) if pred else 0
                 # significance
                 c = sbase[x] + qsig[min(a, 63)] * 9
                 if decoding:
