@@ -111,7 +111,8 @@ def _numba():
                 import gc
 
                 collecting = gc.isenabled()
-                gc.disable()  # numba's start makes ~10^5 objects, none of them garbage: 0.03-0.05 s of collections saved
+                # numba's start makes ~10^5 objects, none of them garbage: 0.03-0.05 s of collections saved
+                gc.disable()
                 try:
                     configure_cache()
                     _init_target()

@@ -82,11 +82,12 @@ def _predict(coef, i, y, x, w):
 @kernel(cache=True, nogil=True)
 def _ref_sums(coef, bands, bi, out, y0, y1):
     """``out[y * w + x]``: the sum of |coefficient| over band ``bi``'s (up to four)
-    references at the positions mapped from (y, x), for rows ``y0:y1``.  The references are coded before the band, so both directions compute this
-    ahead of the band's rows in one pass; the coding loop then reads one value instead
-    of mapping four positions per coefficient (measured: the loop ran ~25 ns per
-    coefficient with them inline).  Row ``y`` reads one row of each reference:
-    ``y >> 1``, ``y`` or ``2 y`` as its ``sy`` says (clipped)."""
+    references at the positions mapped from (y, x), for rows ``y0:y1``.  The references
+    are coded before the band, so both directions compute this ahead of the band's rows
+    in one pass; the coding loop then reads one value instead of mapping four positions
+    per coefficient (measured: the loop ran ~25 ns per coefficient with them inline).
+    Row ``y`` reads one row of each reference: ``y >> 1``, ``y`` or ``2 y`` as its
+    ``sy`` says (clipped)."""
     h, w = bands[bi, 1], bands[bi, 2]
     for i in range(y0 * w, y1 * w):
         out[i] = 0
