@@ -58,6 +58,9 @@ def main(argv=None):
     ap.add_argument("--postfilter-weights", help="a postfilter-lifting weight file to use instead of the shipped one")
     ap.add_argument("--timing", action="store_true", help="time encode and decode per image instead")
     args = ap.parse_args(argv)
+    for flag, path in (("--weights", args.weights), ("--postfilter-weights", args.postfilter_weights)):
+        if path and not Path(path).is_file():
+            ap.error(f"{flag} {path}: no such file")
     if args.timing:
         return _timing(args.data, args.pipelines.split(","))
     if args.weights:  # the stage reads its weights from this path (worker processes inherit it)

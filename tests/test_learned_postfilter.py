@@ -220,6 +220,9 @@ def test_a_rerun_of_the_training_can_stand_in_for_the_shipped_weights(use_weight
     assert pf.weights_path("dwt") == use_weights / "postfilter-dwt.pt"
     with pytest.raises(hybridcodec.CodecError, match="weights"):
         hybridcodec.decode(data)
+    monkeypatch.setenv("HYBRIDCODEC_POSTFILTER_DWT", str(tmp_path / "missing.pt"))
+    with pytest.raises(hybridcodec.CodecError, match="HYBRIDCODEC_POSTFILTER_DWT names .*not a file"):
+        hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40)
 
 
 def test_grid_phase_is_an_input():

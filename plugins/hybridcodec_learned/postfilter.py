@@ -26,7 +26,10 @@ def weights_path(family: str) -> Path:
     """The shipped ``postfilter-FAMILY.pt``, or the file ``HYBRIDCODEC_POSTFILTER_FAMILY``
     names (``HYBRIDCODEC_POSTFILTER_LIFTING``, ...: to measure a rerun of the training
     without touching the shipped file; files record which weights made them)."""
-    other = os.environ.get(f"HYBRIDCODEC_POSTFILTER_{family.upper()}")
+    name = f"HYBRIDCODEC_POSTFILTER_{family.upper()}"
+    other = os.environ.get(name)
+    if other and not Path(other).is_file():
+        raise CodecError(f"{name} names {other}, which is not a file; unset it to use the shipped weights")
     return Path(other) if other else WEIGHTS_DIR / f"postfilter-{family}.pt"
 
 
