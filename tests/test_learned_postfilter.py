@@ -199,6 +199,33 @@ def test_encoder_adds_mirrored_views_in_order_while_each_wins(monkeypatch, views
     assert mse < stage._mse(decoded, original)
 
 
+@pytest.mark.parametrize("best_shift", [1, 3, 5, 2])
+def test_encoder_tries_the_odd_shifts_beside_the_even_winner(monkeypatch, best_shift):
+    """The network's correction is best at ``best_shift`` (sixteenths of strength) and
+    worse the further from it; mirrored views only add noise."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(1)
+    original = rng.uniform(40, 200, (24, 32, 3)).astype(np.float32)
+    error = rng.normal(0, 6, original.shape).astype(np.float32)
+    decoded = original + error
+    noise = rng.normal(0, 1, original.shape).astype(np.float32)
+    tried = []
+
+    def fake_filter(net, image, quality, shift=0.0, views=0):
+        k = round(shift * pf._SHIFT_ONE)
+        if not np.array_equal(image, decoded):  # a mirrored view: useless
+            return image + rng.normal(0, 50, image.shape).astype(np.float32)
+        tried.append(k)
+        return image - error + noise * (1 + 2 * abs(k - best_shift))
+
+    monkeypatch.setattr(pf, "apply_filter", fake_filter)
+    stage = pf.CNNPostFilter()
+    _, mix, shift, views = stage._search(None, decoded, original, -error, SimpleNamespace(quality=50))
+    assert any(mix) and shift == best_shift and views == 0
+    assert len(tried) == len(set(tried))  # no shift filtered twice
+
+
 def test_a_rerun_of_the_training_can_stand_in_for_the_shipped_weights(use_weights, monkeypatch, tmp_path):
     # HYBRIDCODEC_POSTFILTER_<FAMILY> (benchmarks/rd_lifting.py --postfilter-weights) codes
     # and decodes with another weight file; files name it, so without it they are refused
