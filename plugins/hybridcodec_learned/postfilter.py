@@ -103,7 +103,7 @@ class CNNPostFilter(Stage):
     weights per transform family (``dct``, ``dwt``, ``learned``, ``lifting``) serves every quality.  The encoder
     stores how to apply the network's correction to this image (a 3 x 3 colour matrix
     fitted by least squares, all 0 = off), the strength shift it chose, which mirrored
-    views of the image to average the correction over, and which weights (the first 8
+    views of the image to average the correction over, and which weights (the first 4
     bytes of their sha256) it used; the decoder refuses other weights."""
 
     name = "cnn"
