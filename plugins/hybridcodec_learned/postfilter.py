@@ -144,17 +144,20 @@ class CNNPostFilter(Stage):
     def _search(self, net, decoded, original, error, ctx):
         """(mse, mix, shift, views) of the best setting of ``net`` found (mix all 0: off)."""
         best = (self._mse(decoded, original), bytes(9), 0, 0)
-        plain = {}
+        plain = {}  # shift -> the plain view's correction
+
+        def try_shift(best, shift):
+            plain[shift] = apply_filter(net, decoded, ctx.quality, shift / _SHIFT_ONE) - decoded
+            return self._try(best, decoded, original, plain[shift], error, shift, 0)
+
         for shift in _SHIFTS_TRIED:  # in order, while the last one tried is the best
             if plain and best[2] != max(plain):
                 break
-            plain[shift] = apply_filter(net, decoded, ctx.quality, shift / _SHIFT_ONE) - decoded
-            best = self._try(best, decoded, original, plain[shift], error, shift, 0)
+            best = try_shift(best, shift)
         if any(best[1]):  # the odd shifts next to the chosen one, until one wins
             for shift in (best[2] - 1, best[2] + 1):
                 if 0 <= shift < 16 and shift not in plain:
-                    plain[shift] = apply_filter(net, decoded, ctx.quality, shift / _SHIFT_ONE) - decoded
-                    won = self._try(best, decoded, original, plain[shift], error, shift, 0)
+                    won = try_shift(best, shift)
                     if won is not best:
                         best = won
                         break
