@@ -29,12 +29,18 @@ HERE = Path(__file__).resolve().parent
 # the learned entropy model (ctxrans) in place of arith, after each transform
 WAVELET_CTX = "ycbcr(subsampling=444)|dwt|deadzone|ctxrans"
 LIFTING_CTX = "ycbcr(subsampling=444)|lifting|deadzone|ctxrans"
-PIPELINES = ["wavelet", "wavelet+cnn", "lifting", "lifting+cnn", WAVELET_CTX, LIFTING_CTX]
+# the lifting steps and the ctxrans model trained together (train transform --model lifting-joint)
+JOINT_CTX = "ycbcr(subsampling=444)|lifting-joint|deadzone|ctxrans"
+PIPELINES = ["wavelet", "wavelet+cnn", "lifting", "lifting+cnn", WAVELET_CTX, LIFTING_CTX, JOINT_CTX]
 # (what it measures, pipeline, the pipeline it is measured against)
 CONTRIBUTIONS = [
     ("learned entropy model (ctxrans) vs arith on plain CDF 9/7 coefficients", WAVELET_CTX, "wavelet"),
     ("learned lifting vs fixed CDF 9/7 under the learned entropy model (ctxrans)", LIFTING_CTX, WAVELET_CTX),
     ("learned entropy model (ctxrans) vs arith on the learned lifting's coefficients", LIFTING_CTX, "lifting"),
+    ("lifting and ctxrans trained together vs apart (the lifting for arith's proxy, ctxrans on CDF 9/7)",
+     JOINT_CTX, LIFTING_CTX),
+    ("lifting and ctxrans trained together vs fixed CDF 9/7 under ctxrans", JOINT_CTX, WAVELET_CTX),
+    ("lifting and ctxrans trained together vs the lifting under arith", JOINT_CTX, "lifting"),
     ("learned lifting vs fixed CDF 9/7 (both deadzone + arith)", "lifting", "wavelet"),
     ("post-filter on the learned lifting", "lifting+cnn", "lifting"),
     ("post-filter on CDF 9/7", "wavelet+cnn", "wavelet"),

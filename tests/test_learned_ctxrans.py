@@ -32,7 +32,7 @@ def model(tmp_path_factory):
 
 @pytest.fixture
 def use(monkeypatch, model):
-    monkeypatch.setattr(ctxrans, "model_file", lambda: model)
+    monkeypatch.setattr(ctxrans, "model_file", lambda family="": model)
     # arith re-decides the quantizer's indexes (RDOQ, with its own rates); the tests that
     # compare decodes need both coders to code the quantizer's indexes as they are
     monkeypatch.setattr(Arith, "uses_soft", False)
@@ -71,10 +71,10 @@ def test_other_model_refused_and_side_data_checked(use, tmp_path, monkeypatch):
         arrays = dict(z)
     arrays["index"] = np.roll(arrays["index"], 1)
     np.savez(other, **arrays)
-    monkeypatch.setattr(ctxrans, "model_file", lambda: other)
+    monkeypatch.setattr(ctxrans, "model_file", lambda family="": other)
     with pytest.raises(CodecError, match="ctxrans model"):
         hybridcodec.decode(data)
-    monkeypatch.setattr(ctxrans, "model_file", lambda: use)
+    monkeypatch.setattr(ctxrans, "model_file", lambda family="": use)
     header, chunks = read_container(data)
     side = next(c for c in chunks if c.type == b"SIDE")
     for bad in (side.payload[:-1], side.payload + b"\x00"):
@@ -96,12 +96,12 @@ def test_cut_short_and_corrupt_streams_raise(use):
 
 
 def test_missing_or_broken_model_gives_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(ctxrans, "model_file", lambda: tmp_path / "absent.npz")
+    monkeypatch.setattr(ctxrans, "model_file", lambda family="": tmp_path / "absent.npz")
     with pytest.raises(CodecError, match="train entropy"):
         hybridcodec.encode(smooth_image(16, 16), pipeline="ycbcr|dwt|deadzone|ctxrans", quality=50)
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a model")
-    monkeypatch.setattr(ctxrans, "model_file", lambda: bad)
+    monkeypatch.setattr(ctxrans, "model_file", lambda family="": bad)
     with pytest.raises(CodecError, match="cannot read ctxrans model"):
         hybridcodec.encode(smooth_image(16, 16), pipeline="ycbcr|dwt|deadzone|ctxrans", quality=50)
 

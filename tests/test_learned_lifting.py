@@ -40,7 +40,7 @@ def _weights(tmp_path, net, name="lifting.pt"):
 @pytest.fixture
 def use(monkeypatch):
     def go(path):
-        monkeypatch.setattr(lifting_stage, "weights_file", lambda: path)
+        monkeypatch.setattr(lifting_stage, "weights_file", lambda name="lifting": path)
     return go
 
 

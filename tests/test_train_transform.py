@@ -24,7 +24,7 @@ def photos(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("model", ["learned", "dcnn", "lifting"])
+@pytest.mark.parametrize("model", ["learned", "dcnn", "lifting", "lifting-joint"])
 def test_train_writes_weights_and_a_record_and_repeats(tmp_path, photos, model):
     out = tmp_path / f"{model}.pt"
     args = ["train", "transform", "--model", model, "--data", str(photos), "--steps", "3", "--threads", "1",

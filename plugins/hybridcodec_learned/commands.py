@@ -30,8 +30,11 @@ def register(sub) -> None:
     t.add_argument("--threads", type=int, help="torch threads (a run repeats bit for bit at a fixed count)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=_train_postfilter)
-    t = tsub.add_parser("transform", help="a learned transform with its entropy model (stages learned, dcnn, lifting)")
-    t.add_argument("--model", required=True, choices=["learned", "dcnn", "lifting"], help="which stage's weights to train")
+    t = tsub.add_parser("transform", help="a learned transform with its entropy model (stages learned, dcnn, lifting, "
+                        "lifting-joint)")
+    t.add_argument("--model", required=True, choices=["learned", "dcnn", "lifting", "lifting-joint"],
+                   help="which stage's weights to train (lifting-joint: the lifting steps and the ctxrans model "
+                        "together; writes ctxrans-STEM.npz beside the weights)")
     t.add_argument("--data", required=True, help="folder of training photos (never the test set)")
     t.add_argument("--steps", type=int, default=12000, help="optimizer steps; the learning rate decays over them")
     t.add_argument("--hours", type=float, help="stop after this much training time")
@@ -47,7 +50,7 @@ def register(sub) -> None:
     t.set_defaults(func=_train_transform)
     t = tsub.add_parser("entropy", help="the ctxrans context model (counts and fits; numpy only, minutes)")
     t.add_argument("--data", required=True, help="folder of training photos (never the test set)")
-    t.add_argument("--transform", default="dwt", choices=["dwt", "lifting"],
+    t.add_argument("--transform", default="dwt", choices=["dwt", "lifting", "lifting-joint"],
                    help="whose quantized coefficients to fit on (default dwt: plain CDF 9/7)")
     t.add_argument("--out", help="model file (default: trained-weights/ctxrans.npz here)")
     t.add_argument("--limit", type=int, help="use only the first N photos (sorted by path)")

@@ -39,7 +39,8 @@ from hybridcodec import CodecError, Stage, SymbolTables, TruncatedError, registe
 from hybridcodec._bands import bands_needed, check_coded, coding_order, flatten, plane_starts
 from hybridcodec.entropy import rans
 
-__all__ = ["ContextRans", "Model", "load_model", "model_file", "band_contexts", "coded_cells", "CELLS", "CLASSES"]
+__all__ = ["ContextRans", "Model", "load_model", "model_file", "band_contexts", "coded_cells", "map_axis", "CELLS",
+           "CLASSES"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FORMAT = "hybridcodec-ctxrans/1"
@@ -55,10 +56,17 @@ _ERRORS = {rans.ERR_TRUNCATED: "the stream ends early", rans.ERR_RANGE: "a value
            rans.ERR_CORRUPT: "data that does not end where the coded symbols do"}
 
 
-def model_file() -> Path:
-    """The shipped ``ctxrans.npz``, or the file ``HYBRIDCODEC_CTXRANS_MODEL`` names."""
+def model_file(family: str = "") -> Path:
+    """The model for the coefficients of a transform family: the file
+    ``HYBRIDCODEC_CTXRANS_MODEL`` names; else ``ctxrans-FAMILY.npz`` where one is shipped
+    (trained jointly with that transform: ``train transform --model lifting-joint``); else
+    ``ctxrans.npz`` (fitted on CDF 9/7's).  The family comes from the file's spec, so the
+    decoder picks the encoder's model."""
     other = os.environ.get("HYBRIDCODEC_CTXRANS_MODEL")
-    return Path(other) if other else WEIGHTS_DIR / "ctxrans.npz"
+    if other:
+        return Path(other)
+    own = WEIGHTS_DIR / f"ctxrans-{family}.npz"
+    return own if family and own.is_file() else WEIGHTS_DIR / "ctxrans.npz"
 
 
 class Model:
@@ -108,17 +116,19 @@ def _box(a: np.ndarray) -> np.ndarray:
     return rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]
 
 
-def _map(a: np.ndarray, h: int, w: int, sy: int, sx: int) -> np.ndarray:
-    """``a`` read at the positions of an ``h x w`` band (-1 halves, 0 keeps, 1 doubles,
-    2: scaled by the sizes), clipped to ``a``'s size."""
-    def axis(n, s, m):
-        i = np.arange(n)
-        i = i >> 1 if s == -1 else (i << 1 if s == 1 else ((i * m) // n if s == 2 else i))
-        return np.minimum(i, m - 1)
+def map_axis(n: int, s: int, m: int) -> np.ndarray:
+    """Where each of ``n`` positions of a band reads a reference of size ``m`` along one
+    axis: -1 halves, 0 keeps, 1 doubles, 2 scales by the sizes; clipped to ``m``."""
+    i = np.arange(n)
+    i = i >> 1 if s == -1 else (i << 1 if s == 1 else ((i * m) // n if s == 2 else i))
+    return np.minimum(i, m - 1)
 
+
+def _map(a: np.ndarray, h: int, w: int, sy: int, sx: int) -> np.ndarray:
+    """``a`` read at the positions of an ``h x w`` band (see :func:`map_axis`)."""
     if a.size == 0:
         return np.zeros((h, w), np.int32)
-    return a[np.ix_(axis(h, sy, a.shape[0]), axis(w, sx, a.shape[1]))]
+    return a[np.ix_(map_axis(h, sy, a.shape[0]), map_axis(w, sx, a.shape[1]))]
 
 
 def band_contexts(band, pi, layout, got):
@@ -211,7 +221,7 @@ class ContextRans(Stage):
         return planes
 
     def encode(self, planes, layout, ctx) -> bytes:
-        model = load_model(str(model_file()))
+        model = load_model(str(model_file(ctx.family)))
         flat, starts = flatten(planes, layout, np.int64), plane_starts(layout)
         cost = _costs(model.tables)
         got, syms, idxs, picks, groups = {}, [], [], [], {}
@@ -248,7 +258,7 @@ class ContextRans(Stage):
             raise CodecError(f"ctxrans: {exc}") from None
 
     def decode(self, payload, layout, ctx):
-        model = load_model(str(model_file()))
+        model = load_model(str(model_file(ctx.family)))
         order = coding_order(layout)
         n_pred = sum(b.predict for _, _, b in order)
         groups = list(dict.fromkeys((pi, b.order) for pi, _, b in order if not b.predict))
@@ -257,7 +267,7 @@ class ContextRans(Stage):
             raise CodecError("corrupt .hcx file: bad ctxrans side data")
         if side[0][:_DIGEST] != model.digest[:_DIGEST]:
             raise CodecError(f"this file was made with ctxrans model sha256 {side[0][:_DIGEST].hex()}..., but the "
-                             f"installed {model_file().name} is {model.digest.hex()[:16]}...; install the "
+                             f"installed {model_file(ctx.family).name} is {model.digest.hex()[:16]}...; install the "
                              "hybridcodec-learned version that made the file")
         picks = list(side[0][_DIGEST : _DIGEST + n_pred])
         nibbles = [n for byte in side[0][_DIGEST + n_pred :] for n in (byte >> 4, byte & 15)]

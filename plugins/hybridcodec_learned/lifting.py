@@ -31,7 +31,7 @@ from hybridcodec.wavelets.subbands import WaveletPlan, auto_levels
 
 from ._pixels import MAX_PIXELS
 
-__all__ = ["LearnedLifting", "weights_file", "load_weights"]
+__all__ = ["LearnedLifting", "JointLifting", "weights_file", "load_weights"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # bytes of the weights' sha256 a file keeps: 32 were 1 % of a 0.06 bpp Kodak file; older
@@ -40,20 +40,21 @@ _DIGEST = 4
 _DIGEST_LENGTHS = (_DIGEST, 8)
 
 
-def weights_file() -> Path:
-    """The shipped ``lifting.pt``, or the file ``HYBRIDCODEC_LIFTING_WEIGHTS`` names (to
+def weights_file(name: str = "lifting") -> Path:
+    """The shipped ``NAME.pt`` (``lifting``, ``lifting-joint``), or the file
+    ``HYBRIDCODEC_LIFTING_WEIGHTS`` (``HYBRIDCODEC_LIFTING_JOINT_WEIGHTS``) names (to
     measure a rerun of the training or a snapshot; files record which weights made them)."""
-    other = os.environ.get("HYBRIDCODEC_LIFTING_WEIGHTS")
-    return Path(other) if other else WEIGHTS_DIR / "lifting.pt"
+    other = os.environ.get(f"HYBRIDCODEC_{name.upper().replace('-', '_')}_WEIGHTS")
+    return Path(other) if other else WEIGHTS_DIR / f"{name}.pt"
 
 
 @lru_cache(maxsize=4)
-def load_weights(path: str):
+def load_weights(path: str, model: str = "lifting"):
     """(network, sha256) of a lifting weight file, read without pickle."""
     p = Path(path)
     if not p.exists():
-        raise CodecError(f"lifting weights {p} are missing; train them with "
-                         "`hybridcodec train transform --model lifting` or reinstall hybridcodec-learned")
+        raise CodecError(f"{model} weights {p} are missing; train them with "
+                         f"`hybridcodec train transform --model {model}` or reinstall hybridcodec-learned")
     try:
         import torch
     except ImportError:
@@ -98,7 +99,7 @@ class LearnedLifting(Stage):
 
         from .lifting_net import analyze
 
-        net, digest = load_weights(str(weights_file()))
+        net, digest = load_weights(str(weights_file(self.name)), self.name)
         scale = np.float32(ctx.sample_scale)  # the network sees the 8-bit scale
         out = []
         with torch.no_grad():
@@ -114,13 +115,13 @@ class LearnedLifting(Stage):
 
         from .lifting_net import synthesize
 
-        net, digest = load_weights(str(weights_file()))
+        net, digest = load_weights(str(weights_file(self.name)), self.name)
         side = ctx.take(self.index)
         if len(side) != 1 or len(side[0]) not in _DIGEST_LENGTHS:
-            raise CodecError("corrupt .hcx file: bad lifting side data")
+            raise CodecError(f"corrupt .hcx file: bad {self.name} side data")
         if side[0] != digest[: len(side[0])]:
-            raise CodecError(f"this file was made with lifting weights sha256 {side[0].hex()[:16]}..., but the "
-                             f"installed {weights_file().name} is {digest.hex()[:16]}...; install the "
+            raise CodecError(f"this file was made with {self.name} weights sha256 {side[0].hex()[:16]}..., but the "
+                             f"installed {weights_file(self.name).name} is {digest.hex()[:16]}...; install the "
                              "hybridcodec-learned version that made the file")
         r = ctx.reduce_levels
         scale = np.float32(ctx.sample_scale)
@@ -132,6 +133,18 @@ class LearnedLifting(Stage):
                          for b in plan.bands[: plan.n_bands(r)]]
                 out.append(synthesize(bands, net, plan.levels, r)[0, 0].numpy() * scale)
         return out
+
+
+@register_stage
+class JointLifting(LearnedLifting):
+    """The same stage with the steps trained together with the ``ctxrans`` model that
+    codes their coefficients (``train transform --model lifting-joint``): weights
+    ``lifting-joint.pt``; ``ctxrans`` after it uses ``ctxrans-lifting-joint.npz``."""
+
+    name = "lifting-joint"
+    family = "lifting-joint"
+    doc = ("the lifting stage with steps trained jointly with ctxrans's context model (weights lifting-joint.pt; "
+           "ctxrans then uses ctxrans-lifting-joint.npz)")
 
 
 @lru_cache(maxsize=64)

@@ -17,6 +17,8 @@ Band order and shapes are those of :class:`hybridcodec.wavelets.subbands.Wavelet
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -174,13 +176,10 @@ def rd_loss(net: LiftingNet, x: torch.Tensor, log2_step: torch.Tensor):
     high-rate slope of a uniform quantizer, ``dD/dR = -ln 2 step^2 / 6``, so that the
     loss at every step asks for the trade-off that step makes in the codec; ``KAPPA``
     turns the error's sum over R, G, B into its sum over Y, Cb, Cr (their mean ratio)."""
-    import math
-
     from hybridcodec.wavelets.subbands import band_gains
 
-    n, _, h, w = x.shape
-    m = torch.tensor(_RGB_TO_YCC, dtype=x.dtype, device=x.device)
-    ycc = torch.einsum("ij,njhw->nihw", m, x).reshape(n * 3, 1, h, w)
+    n = x.shape[0]
+    m, ycc = ycc_planes(x)
     step = (2.0 ** log2_step).to(x.dtype).repeat_interleave(3).view(-1, 1, 1, 1)
     bands = analyze(ycc, net, TRAIN_LEVELS)
     bits, noisy = 0.0, []
@@ -188,11 +187,24 @@ def rd_loss(net: LiftingNet, x: torch.Tensor, log2_step: torch.Tensor):
         delta = step / math.sqrt(float(gain))
         bits = bits + rate_proxy(band.abs() / delta).sum(dim=(1, 2, 3))
         noisy.append(band + (torch.rand_like(band) - 0.5) * delta)
-    rec = synthesize(noisy, net, TRAIN_LEVELS).reshape(n, 3, h, w)
-    rgb = torch.einsum("ij,njhw->nihw", torch.linalg.inv(m), rec)
+    return rd_terms(x, m, synthesize(noisy, net, TRAIN_LEVELS), bits.view(n, 3).sum(dim=1), step.view(n, 3)[:, 0])
+
+
+def ycc_planes(x: torch.Tensor):
+    """(the ``ycbcr`` matrix, the Y, Cb, Cr planes of RGB crops ``x`` as N*3 x 1 x H x W)."""
+    n, _, h, w = x.shape
+    m = torch.tensor(_RGB_TO_YCC, dtype=x.dtype, device=x.device)
+    return m, torch.einsum("ij,njhw->nihw", m, x).reshape(n * 3, 1, h, w)
+
+
+def rd_terms(x, m, planes, bits, step):
+    """(loss, bpp, psnr) of crops ``x`` from their reconstructed planes (N*3 x 1 x H x W),
+    their bits and their base steps (one per crop): see :func:`rd_loss`."""
+    n, _, h, w = x.shape
+    rgb = torch.einsum("ij,njhw->nihw", torch.linalg.inv(m), planes.reshape(n, 3, h, w))
     sse = ((rgb - x) ** 2).sum(dim=1).mean(dim=(1, 2))  # per pixel, summed over R, G, B
-    bpp = bits.view(n, 3).sum(dim=1) / (h * w)
-    lam = 6.0 / (math.log(2.0) * step.view(n, 3)[:, 0] ** 2) / KAPPA
+    bpp = bits / (h * w)
+    lam = 6.0 / (math.log(2.0) * step**2) / KAPPA
     loss = (bpp + lam * sse).mean()
     psnr = (10 * torch.log10(3 * 255.0**2 / sse.detach().clamp_min(1e-6))).mean().item()
     return loss, bpp.mean().item(), psnr

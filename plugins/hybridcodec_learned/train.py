@@ -268,7 +268,7 @@ def fingerprint(net) -> str:
     h = hashlib.sha256()
     for name, t in sorted(net.state_dict().items()):
         h.update(name.encode())
-        h.update(t.detach().contiguous().numpy().tobytes())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
 
 

@@ -29,7 +29,7 @@ from hybridcodec._pipeline import Pipeline
 
 from . import ctxrans as cr
 
-__all__ = ["train_entropy", "laplace_tables", "count_contexts", "fit", "QUALITIES"]
+__all__ = ["train_entropy", "laplace_tables", "table_scales", "model_bytes", "count_contexts", "fit", "QUALITIES"]
 
 QUALITIES = (3, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 VMAX = 256  # |q| counted up to this (larger values in the last bin)
@@ -37,10 +37,15 @@ PRIOR = 8.0
 RMAX = 1023  # widest table: +-1023, beyond it the escape
 
 
+def table_scales(n: int = 64, low: float = 0.03, high: float = 512.0) -> np.ndarray:
+    """The Laplace scales (in quantizer steps) of :func:`laplace_tables`, log-spaced."""
+    return np.exp(np.linspace(math.log(low), math.log(high), n))
+
+
 def laplace_tables(n: int = 64, low: float = 0.03, high: float = 512.0) -> SymbolTables:
     """Discretized zero-mean Laplace tables at ``n`` log-spaced scales."""
     pmfs, offsets, width = [], [], 0
-    for s in np.exp(np.linspace(math.log(low), math.log(high), n)):
+    for s in table_scales(n, low, high):
         r = int(min(RMAX, math.ceil(s * math.log(1e9)) + 1))
         k = np.arange(-r, r + 1, dtype=np.float64)
         upper = np.where(k + 0.5 < 0, 0.5 * np.exp((k + 0.5) / s), 1 - 0.5 * np.exp(-(k + 0.5) / s))
@@ -100,13 +105,21 @@ def fit(counts: np.ndarray, tables: SymbolTables) -> tuple[np.ndarray, float]:
     return index.reshape(cr.CLASSES, 2, cr.CELLS), float(bits / max(h.sum(), 1))
 
 
+def model_bytes(tables: SymbolTables, index: np.ndarray) -> bytes:
+    """A ``ctxrans.npz``: the integer tables and the (class, pass, cell) -> table map."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, format=np.array(cr.FORMAT), cdfs=tables.cdfs, lengths=tables.lengths,
+                        offsets=tables.offsets, index=np.asarray(index, np.uint8))
+    return buf.getvalue()
+
+
 def train_entropy(data: str, transform: str = "dwt", out: str | None = None, force: bool = False,
                   replace_shipped: bool = False, limit: int | None = None, say=print) -> Path:
     """Fit the context model on the photos under ``data`` and write it (and a ``.json`` record)."""
     from .train import training_files_and_target
 
-    if transform not in ("dwt", "lifting"):
-        raise CodecError(f"train entropy takes --transform dwt or lifting, not {transform!r}")
+    if transform not in ("dwt", "lifting", "lifting-joint"):
+        raise CodecError(f"train entropy takes --transform dwt, lifting or lifting-joint, not {transform!r}")
     if limit is not None and (int(limit) != limit or limit < 1):
         raise CodecError("--limit must be a whole number of at least 1")
     files, target = training_files_and_target(data, out, "ctxrans.npz", False, force, replace_shipped)
@@ -126,10 +139,7 @@ def train_entropy(data: str, transform: str = "dwt", out: str | None = None, for
             say(f"counted {i + 1}/{len(files)} photos ({time.perf_counter() - start:.0f} s)")
     tables = laplace_tables()
     index, bits = fit(counts, tables)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, format=np.array(cr.FORMAT), cdfs=tables.cdfs, lengths=tables.lengths,
-                        offsets=tables.offsets, index=index)
-    write_atomic(target, buf.getvalue())
+    write_atomic(target, model_bytes(tables, index))
     seconds = time.perf_counter() - start
     record = {
         "file": target.name, "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),

@@ -28,7 +28,7 @@ from hybridcodec import CodecError
 from hybridcodec._files import write_atomic
 
 from . import transform_models as models
-from .train import _save, checkpoint, fingerprint, machine, torch_threads, training_files_and_target
+from .train import _save, check_target, checkpoint, fingerprint, machine, torch_threads, training_files_and_target
 
 __all__ = ["train_transform", "SNAPSHOT_MINUTES"]
 
@@ -78,17 +78,22 @@ def train_transform(model: str, data: str, steps: int, hours: float | None = Non
         raise CodecError(f"--device {device}: not available here (cpu, or cuda with a CUDA build of torch)")
     spec = models.MODELS[model]
     files, target = training_files_and_target(data, out, spec.file, resume, force, replace_shipped)
+    extra = None
+    if spec.companion is not None:  # checked before any work, as the weights are
+        extra = target.with_name(spec.companion_name.format(stem=target.stem))
+        check_target(extra, resume, force, replace_shipped)
     with torch_threads(threads):
-        return _train(spec, files, target, steps, hours, resume, seed, device, progress, say)
+        return _train(spec, files, target, extra, steps, hours, resume, seed, device, progress, say)
 
 
-def _train(spec, files, target, steps, hours, resume, seed, device, progress, say):
+def _train(spec, files, target, extra, steps, hours, resume, seed, device, progress, say):
     ckpt, snaps = target.with_suffix(".ckpt"), target.parent / (target.stem + "-snapshots")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     crops = _Crops(files, spec.crop, rng)
     net = spec.build()
     spec.init(net, crops.batch(32))
+    net.to(device)  # before the optimizer, so that a resumed optimizer state lands on the device too
     opt = torch.optim.Adam(spec.groups(net))
     peaks = [g["lr"] for g in opt.param_groups]
     step, spent, prints, history = 0, 0.0, {}, []
@@ -101,7 +106,6 @@ def _train(spec, files, target, steps, hours, resume, seed, device, progress, sa
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         say(f"resuming at step {step} ({spent / 60:.1f} min trained)")
-    net.to(device)
     budget = hours * 3600 if hours else float("inf")
     bar = None
     if progress:
@@ -145,6 +149,8 @@ def _train(spec, files, target, steps, hours, resume, seed, device, progress, sa
     checkpoint(ckpt, net, opt, step, seconds, rng, prints, history=history)
     net.to("cpu")
     _save(target, spec.export(net))
+    if extra is not None:
+        write_atomic(extra, spec.companion(net))
     record = {
         "file": target.name,
         "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
@@ -156,6 +162,8 @@ def _train(spec, files, target, steps, hours, resume, seed, device, progress, sa
         "machine": machine(),
         "fingerprints": prints, "history (step, seconds, loss, bpp, psnr; running means)": history,
     }
+    if extra is not None:
+        record["trained_with"] = {"file": extra.name, "sha256": hashlib.sha256(extra.read_bytes()).hexdigest()}
     write_atomic(target.with_suffix(".json"), (json.dumps(record, indent=1) + "\n").encode())
     say(f"wrote {target} after {step} steps, {seconds / 60:.1f} min")
     return target

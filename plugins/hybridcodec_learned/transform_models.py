@@ -44,6 +44,10 @@ class ModelSpec:
     loss: Callable  # (net, x, log2_step) -> (loss tensor, bpp, psnr)
     export: Callable  # net -> dict of tensors to save
     log2_range: tuple = LOG2_STEP_RANGE  # the log2 quantizer steps training draws from
+    # net -> bytes of a second file trained with the weights (an entropy model), written
+    # beside them under companion_name.format(stem=the weights' stem)
+    companion: Callable | None = None
+    companion_name: str = ""
 
     def steps(self, u: torch.Tensor) -> torch.Tensor:
         lo, hi = self.log2_range
@@ -112,6 +116,30 @@ def _lifting_export(net):
     return export(net)
 
 
+def _joint_build():
+    from .joint_net import JointNet
+
+    return JointNet()
+
+
+def _joint_loss(net, x, log2_step):
+    from .joint_net import rd_loss
+
+    return rd_loss(net, x, log2_step)
+
+
+def _joint_export(net):
+    from .joint_net import export
+
+    return export(net)
+
+
+def _joint_companion(net):
+    from .joint_net import companion
+
+    return companion(net)
+
+
 MODELS = {
     "learned": ModelSpec("learned", "learned.pt", crop=128, batch=8, build=_learned_build,
                          init=lambda net, x: net.init_prior(x), groups=_learned_groups, loss=_rd_loss,
@@ -126,4 +154,11 @@ MODELS = {
     "lifting": ModelSpec("lifting", "lifting.pt", crop=96, batch=8, build=_lifting_build, init=lambda net, x: None,
                          groups=lambda net: [{"params": list(net.parameters()), "lr": 3e-3}], loss=_lifting_loss,
                          export=_lifting_export, log2_range=(1.7, 9.0)),
+    # the same steps and the ctxrans model's scales under one loss (the scales start at
+    # the shipped ctxrans.npz, fitted on CDF 9/7: where the steps start)
+    "lifting-joint": ModelSpec("lifting-joint", "lifting-joint.pt", crop=96, batch=8, build=_joint_build,
+                               init=lambda net, x: None,
+                               groups=lambda net: [{"params": list(net.parameters()), "lr": 3e-3}],
+                               loss=_joint_loss, export=_joint_export, log2_range=(1.7, 9.0),
+                               companion=_joint_companion, companion_name="ctxrans-{stem}.npz"),
 }
