@@ -29,6 +29,7 @@ SPECS = ["baseline", "ycbcr(subsampling=444)|dct(block=16)|jpegq|huffman", "dct(
 
 # the learned stages' decoders (plugin hybridcodec-learned); `cnn` runs torch, so its seeds are few
 LEARNED_SPECS = ["lifting", "ycbcr(subsampling=444)|dwt|deadzone|ctxrans", "ycbcr|lifting|deadzone|ctxrans",
+                 "ycbcr(subsampling=444)|lifting-joint|deadzone|ctxrans",
                  "lifting+cnn", "wavelet+cnn"]
 
 

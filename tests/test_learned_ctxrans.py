@@ -33,10 +33,31 @@ def model(tmp_path_factory):
 @pytest.fixture
 def use(monkeypatch, model):
     monkeypatch.setattr(ctxrans, "model_file", lambda family="": model)
-    # arith re-decides the quantizer's indexes (RDOQ, with its own rates); the tests that
-    # compare decodes need both coders to code the quantizer's indexes as they are
+    # both coders re-decide the quantizer's indexes (RDOQ, with their own rates); the tests
+    # that compare decodes need both to code the quantizer's indexes as they are
     monkeypatch.setattr(Arith, "uses_soft", False)
+    monkeypatch.setattr(ctxrans.ContextRans, "uses_soft", False)
     return model
+
+
+@pytest.mark.parametrize("spec", ["ycbcr(subsampling=444)|dwt|deadzone|ctxrans", "ycbcr|dct(block=8)|deadzone|ctxrans"])
+def test_rdoq_trades_bits_for_error_by_its_lambda(model, monkeypatch, spec):
+    """The encoder's RDOQ: the larger its lambda, the fewer bits and the more error;
+    lambda 0 keeps the index nearest in reconstruction; every file decodes as coded."""
+    monkeypatch.setattr(ctxrans, "model_file", lambda family="": model)
+    img = smooth_image(80, 96, seed=8)
+    noisy = np.clip(img + np.random.default_rng(1).normal(0, 6, img.shape), 0, 255).astype(np.uint8)
+    sizes, errors = [], []
+    for mu in (0.0, 0.9, 4.0):
+        monkeypatch.setattr(ctxrans, "MU", mu)
+        data = hybridcodec.encode(noisy, pipeline=spec, quality=60)
+        sizes.append(len(data))
+        errors.append(np.mean((hybridcodec.decode(data).astype(float) - noisy) ** 2))
+    assert sizes[0] > sizes[1] > sizes[2]
+    assert errors[0] < errors[1] < errors[2]
+    monkeypatch.setattr(ctxrans.ContextRans, "uses_soft", False)  # the quantizer's own indexes
+    plain = hybridcodec.encode(noisy, pipeline=spec, quality=60)
+    assert sizes[1] < len(plain)
 
 
 @pytest.mark.parametrize("spec", ["ycbcr(subsampling=444)|dwt|deadzone|{}",

@@ -32,13 +32,14 @@ from hybridcodec.stages.dwt import wavelet_bands
 from hybridcodec.wavelets.subbands import WaveletPlan, band_gains
 
 from . import ctxrans as cr
+from ._contexts import CELLS, EDGES, map_axis
 from . import lifting_net as ln
 from .train_entropy import laplace_tables, model_bytes, table_scales
 
 __all__ = ["JointNet", "torch_cells", "rate_bits", "rd_loss", "export", "companion", "ROUNDING"]
 
 ROUNDING = 0.33  # deadzone's default rounding: the contexts are those of the codec's indices
-_CAP = int(cr._EDGES[-1])  # |q| above this falls in the last bin however it is summed
+_CAP = int(EDGES[-1])  # |q| above this falls in the last bin however it is summed
 
 
 class JointNet(nn.Module):
@@ -63,13 +64,13 @@ def _box(a: torch.Tensor) -> torch.Tensor:
 
 
 def _map(a: torch.Tensor, h: int, w: int, sy: int, sx: int) -> torch.Tensor:
-    iy = torch.from_numpy(cr.map_axis(h, sy, a.shape[-2])).to(a.device)
-    ix = torch.from_numpy(cr.map_axis(w, sx, a.shape[-1])).to(a.device)
+    iy = torch.from_numpy(map_axis(h, sy, a.shape[-2])).to(a.device)
+    ix = torch.from_numpy(map_axis(w, sx, a.shape[-1])).to(a.device)
     return a.index_select(-2, iy).index_select(-1, ix)
 
 
 def _bin(v: torch.Tensor) -> torch.Tensor:
-    return torch.bucketize(v, torch.tensor(cr._EDGES, dtype=v.dtype, device=v.device), right=True)
+    return torch.bucketize(v, torch.tensor(EDGES, dtype=v.dtype, device=v.device), right=True)
 
 
 def torch_cells(q: dict, bands) -> dict:
@@ -99,7 +100,7 @@ def torch_cells(q: dict, bands) -> dict:
         nb = p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]
         second = _bin(nb) * 64 + rest
         cls = b.context + 48 * (torch.arange(3, device=a.device) > 0).view(1, 3, 1, 1)
-        out[b.key] = (cls * 2 + (~anchor).long()) * cr.CELLS + torch.where(anchor, first, second)
+        out[b.key] = (cls * 2 + (~anchor).long()) * CELLS + torch.where(anchor, first, second)
     return out
 
 

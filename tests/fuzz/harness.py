@@ -44,7 +44,7 @@ def _stage_choices(kind):
 # So does the entropy stage ctxrans: its numpy contexts took 8.9 s and 2.3 GB for a seed
 # whose header was mutated to a larger size (the numba coders decode such a header in
 # well under 1 s); its own tests cover cut-short, corrupt and mismatched files.
-_LEARNED = ("learned", "dcnn", "lifting", "ctxrans")
+_LEARNED = ("learned", "dcnn", "lifting", "lifting-joint", "ctxrans")
 
 
 @lru_cache(maxsize=1)
