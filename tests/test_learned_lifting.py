@@ -124,6 +124,21 @@ def test_other_weights_and_bad_side_data_are_refused(tmp_path, use):
         hybridcodec.encode(img, pipeline=SPEC)
 
 
+def test_files_of_retired_weights_decode_with_them(tmp_path, use, monkeypatch):
+    old = _weights(tmp_path, _random_net(6, 0.05), "lifting-20990101.pt")
+    img = smooth_image(32, 40, 3, seed=2)
+    use(old)
+    data = hybridcodec.encode(img, pipeline=SPEC, quality=60)
+    before = hybridcodec.decode(data)
+    use(_weights(tmp_path, _random_net(7, 0.05), "new.pt"))
+    with pytest.raises(CodecError, match="lifting weights sha256"):  # not shipped as retired: refused
+        hybridcodec.decode(data)
+    monkeypatch.setattr(lifting_stage, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(lifting_stage, "RETIRED", ("lifting-joint-20990101.pt", "lifting-20990101.pt"))
+    assert np.array_equal(hybridcodec.decode(data), before)
+    assert not np.array_equal(hybridcodec.decode(hybridcodec.encode(img, pipeline=SPEC, quality=60)), before)
+
+
 def test_side_data_keeps_4_digest_bytes_and_older_files_with_8_still_decode(tmp_path, use):
     import hashlib
 

@@ -38,6 +38,8 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # files hold 8 (still read); 4 now, as cnn keeps (wrong weights pass 1 time in 2^32)
 _DIGEST = 4
 _DIGEST_LENGTHS = (_DIGEST, 8)
+# replaced weights (``NAME-YYYYMMDD.pt``), shipped on so that the files made with them decode
+RETIRED: tuple[str, ...] = ()
 
 
 def weights_file(name: str = "lifting") -> Path:
@@ -119,6 +121,11 @@ class LearnedLifting(Stage):
         side = ctx.take(self.index)
         if len(side) != 1 or len(side[0]) not in _DIGEST_LENGTHS:
             raise CodecError(f"corrupt .hcx file: bad {self.name} side data")
+        if side[0] != digest[: len(side[0])]:  # the weights of an older version of the plugin?
+            older = [WEIGHTS_DIR / r for r in RETIRED if r.startswith(f"{self.name}-2")]
+            older = [p for p in older if p.exists() and load_weights(str(p), self.name)[1][: len(side[0])] == side[0]]
+            if older:
+                net, digest = load_weights(str(older[0]), self.name)
         if side[0] != digest[: len(side[0])]:
             raise CodecError(f"this file was made with {self.name} weights sha256 {side[0].hex()[:16]}..., but the "
                              f"installed {weights_file(self.name).name} is {digest.hex()[:16]}...; install the "
