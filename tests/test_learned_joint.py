@@ -100,6 +100,9 @@ def test_training_writes_the_weights_and_the_model_trained_with_them(trained, ca
     record = json.loads(out.with_suffix(".json").read_text())
     assert record["model"] == "lifting-joint"
     assert record["trained_with"] == {"file": npz.name, "sha256": hashlib.sha256(npz.read_bytes()).hexdigest()}
+    own = json.loads(npz.with_suffix(".json").read_text())  # the model's own record names the weights
+    assert own["trained_with"] == {"file": out.name, "sha256": record["sha256"]}
+    assert own["sha256"] == record["trained_with"]["sha256"] and own["steps"] == 3
     cr.load_model(str(npz))  # a ctxrans model the stage reads
     # an existing model beside other weights is not replaced either
     before = npz.read_bytes()

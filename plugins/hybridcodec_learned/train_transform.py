@@ -162,8 +162,12 @@ def _train(spec, files, target, extra, steps, hours, resume, seed, device, progr
         "machine": machine(),
         "fingerprints": prints, "history (step, seconds, loss, bpp, psnr; running means)": history,
     }
-    if extra is not None:
-        record["trained_with"] = {"file": extra.name, "sha256": hashlib.sha256(extra.read_bytes()).hexdigest()}
+    if extra is not None:  # each file has its record, and each names the other
+        own = {"file": extra.name, "sha256": hashlib.sha256(extra.read_bytes()).hexdigest()}
+        other = {k: record[k] for k in ("command", "steps", "seed", "training_seconds", "device", "machine")}
+        other = {**own, "trained_with": {"file": target.name, "sha256": record["sha256"]}, **other}
+        write_atomic(extra.with_suffix(".json"), (json.dumps(other, indent=1) + "\n").encode())
+        record["trained_with"] = own
     write_atomic(target.with_suffix(".json"), (json.dumps(record, indent=1) + "\n").encode())
     say(f"wrote {target} after {step} steps, {seconds / 60:.1f} min")
     return target

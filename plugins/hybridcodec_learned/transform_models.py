@@ -74,91 +74,43 @@ def _rd_loss(net, x, log2_step):
     return loss, bpp.item(), psnr
 
 
-def _learned_build():
-    from .transform_net import LearnedCodecNet
+def _lazy(module: str, name: str) -> Callable:
+    """``module.name`` (a builder, a loss, an export), imported when first called: a
+    model's network module loads only when that model trains."""
+    def call(*args):
+        from importlib import import_module
 
-    return LearnedCodecNet()
+        return getattr(import_module(f".{module}", __package__), name)(*args)
 
-
-def _learned_export(net):
-    from .learned_weights import export
-
-    return export(net)
-
-
-def _dcnn_build():
-    from .dcnn_net import DCNNNet
-
-    return DCNNNet()
+    return call
 
 
-def _dcnn_export(net):
-    from .dcnn_net import export
-
-    return export(net)
+_ONE_RATE = {"dcnn": 1e-3, "lifting": 3e-3}  # models trained at one learning rate
 
 
-def _lifting_build():
-    from .lifting_net import LiftingNet
-
-    return LiftingNet()
-
-
-def _lifting_loss(net, x, log2_step):
-    from .lifting_net import rd_loss
-
-    return rd_loss(net, x, log2_step)
-
-
-def _lifting_export(net):
-    from .lifting_net import export
-
-    return export(net)
-
-
-def _joint_build():
-    from .joint_net import JointNet
-
-    return JointNet()
-
-
-def _joint_loss(net, x, log2_step):
-    from .joint_net import rd_loss
-
-    return rd_loss(net, x, log2_step)
-
-
-def _joint_export(net):
-    from .joint_net import export
-
-    return export(net)
-
-
-def _joint_companion(net):
-    from .joint_net import companion
-
-    return companion(net)
+def _one_rate(model):
+    return lambda net: [{"params": list(net.parameters()), "lr": _ONE_RATE[model]}]
 
 
 MODELS = {
-    "learned": ModelSpec("learned", "learned.pt", crop=128, batch=8, build=_learned_build,
+    "learned": ModelSpec("learned", "learned.pt", crop=128, batch=8, build=_lazy("transform_net", "LearnedCodecNet"),
                          init=lambda net, x: net.init_prior(x), groups=_learned_groups, loss=_rd_loss,
-                         export=_learned_export),
+                         export=_lazy("learned_weights", "export")),
     # from scratch, as the seed paper: one learning rate for everything
-    "dcnn": ModelSpec("dcnn", "dcnn.pt", crop=64, batch=16, build=_dcnn_build, init=lambda net, x: None,
-                      groups=lambda net: [{"params": list(net.parameters()), "lr": 1e-3}], loss=_rd_loss,
-                      export=_dcnn_export),
+    "dcnn": ModelSpec("dcnn", "dcnn.pt", crop=64, batch=16, build=_lazy("dcnn_net", "DCNNNet"),
+                      init=lambda net, x: None, groups=_one_rate("dcnn"), loss=_rd_loss,
+                      export=_lazy("dcnn_net", "export")),
     # CDF 9/7 plus learned steps whose last layers start at zero.  Learning rates measured by
     # 600-step runs (1 thread, ~7 min), BD-rate against `wavelet` on 6 Kodak images at q25-85:
     # 3e-4 -0.16 %, 1e-3 -0.68 %, 3e-3 -2.33 %.  Steps: the deadzone's base steps of the sweep
-    "lifting": ModelSpec("lifting", "lifting.pt", crop=96, batch=8, build=_lifting_build, init=lambda net, x: None,
-                         groups=lambda net: [{"params": list(net.parameters()), "lr": 3e-3}], loss=_lifting_loss,
-                         export=_lifting_export, log2_range=(1.7, 9.0)),
+    "lifting": ModelSpec("lifting", "lifting.pt", crop=96, batch=8, build=_lazy("lifting_net", "LiftingNet"),
+                         init=lambda net, x: None, groups=_one_rate("lifting"), loss=_lazy("lifting_net", "rd_loss"),
+                         export=_lazy("lifting_net", "export"), log2_range=(1.7, 9.0)),
     # the same steps and the ctxrans model's scales under one loss (the scales start at
     # the shipped ctxrans.npz, fitted on CDF 9/7: where the steps start)
-    "lifting-joint": ModelSpec("lifting-joint", "lifting-joint.pt", crop=96, batch=8, build=_joint_build,
-                               init=lambda net, x: None,
-                               groups=lambda net: [{"params": list(net.parameters()), "lr": 3e-3}],
-                               loss=_joint_loss, export=_joint_export, log2_range=(1.7, 9.0),
-                               companion=_joint_companion, companion_name="ctxrans-{stem}.npz"),
+    "lifting-joint": ModelSpec("lifting-joint", "lifting-joint.pt", crop=96, batch=8,
+                               build=_lazy("joint_net", "JointNet"), init=lambda net, x: None,
+                               groups=_one_rate("lifting"), loss=_lazy("joint_net", "rd_loss"),
+                               export=_lazy("joint_net", "export"), log2_range=(1.7, 9.0),
+                               companion=_lazy("joint_net", "companion"), companion_name="ctxrans-{stem}.npz"),
 }
