@@ -116,8 +116,8 @@ class CNNPostFilter(Stage):
         family = ctx.family if self.weights == "auto" else self.weights
         if family not in FAMILIES:
             raise CodecError(f"cnn has no weights for transform family {family or 'none'!r} (it has weights "
-                             f"for {', '.join(FAMILIES)}); train them with `hybridcodec train postfilter`, "
-                             "or drop +cnn from the pipeline")
+                             f"for {', '.join(FAMILIES)}); name one, as in cnn(weights={FAMILIES[-1]}), train "
+                             "them with `hybridcodec train postfilter`, or drop +cnn from the pipeline")
         return family
 
     def encode(self, original, decoded, ctx):
