@@ -39,7 +39,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 _DIGEST = 4
 _DIGEST_LENGTHS = (_DIGEST, 8)
 # replaced weights (``NAME-YYYYMMDD.pt``), shipped on so that the files made with them decode
-RETIRED: tuple[str, ...] = ()
+RETIRED: tuple[str, ...] = ("lifting-20261127.pt",)  # 5000 steps, in files of 2026-11-27 and before
 
 
 def weights_file(name: str = "lifting") -> Path:
