@@ -5,10 +5,12 @@ context model's Laplace scales, one rate-distortion loss for both.
 The rate is what ``ctxrans`` would spend: every detail coefficient gets the scale of its
 (class, pass, context cell), the cells computed exactly as the stage computes them
 (:func:`torch_cells` is tested against :func:`.ctxrans.coded_cells`) from the
-dead-zone indices of the coefficients it may see.  The coefficient itself, in
-quantizer steps and with uniform noise, is charged ``-log2`` of its discretized Laplace
-likelihood (``P(|y| +- 1/2)``), so the gradient reaches both the scale (the entropy
-model) and, through the coefficient, the lifting steps (the transform).  The low band
+dead-zone indices of the coefficients it may see.  Each coefficient is charged
+``-log2`` of its dead-zone index's discretized Laplace likelihood (``P(|q| +- 1/2)``):
+the value the codec would spend, whose gradient fits the scales (the entropy model)
+by maximum likelihood.  The transform's gradient comes from the same bits of a soft
+index (the coefficient in quantizer steps, less the dead zone's offset, plus uniform
+noise) under the same scales, so it learns what the model charges.  The low band
 (coded as differences by ``ctxrans``) is charged its differences under one learned
 scale per plane role.  The distortion and the weighing of the two are
 :func:`.lifting_net.rd_loss`'s.
