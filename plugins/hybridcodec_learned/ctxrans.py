@@ -145,7 +145,8 @@ def _rdoq(soft, band, pi, layout, got, model, cost, shift, fine):
     coefficient takes, of 0, ``m* - 1`` and ``m*`` (``m*`` nearest in reconstruction,
     ``m + shift`` steps), the one of least ``(|c| / step - r(m))^2 + lam * bits``, its bits
     those of its table (unshifted) in its context: the anchors with the references
-    decided before, then the others with the anchors decided (the coder's own order)."""
+    decided before, then the others with the anchors decided (the coder's own order).
+    Returns the indexes and their cells, as :func:`coded_cells` gives them."""
     t = np.abs(soft) / float(fine)
     neg = soft < 0
     m_star = np.maximum(np.rint(t - shift), 0)
@@ -164,10 +165,11 @@ def _rdoq(soft, band, pi, layout, got, model, cost, shift, fine):
         m = np.take_along_axis(c, j.argmin(axis=0)[None], axis=0)[0]
         out[mask] = np.where(neg[mask], -m, m)
 
-    decide(anchor, first[anchor], 0)
-    second = second_cells(np.where(anchor, np.abs(out), 0), rest)
-    decide(~anchor, second[~anchor], 1)
-    return out
+    first = first[anchor]
+    decide(anchor, first, 0)
+    second = second_cells(np.where(anchor, np.abs(out), 0), rest)[~anchor]
+    decide(~anchor, second, 1)
+    return out, (cls, anchor, first, second)
 
 
 @register_stage
@@ -198,9 +200,10 @@ class ContextRans(Stage):
                 syms.append(r)
                 idxs.append(np.full(r.size, t, np.int32))
                 continue
-            if soft is not None and soft[0][pi]:
-                v = _rdoq(v, b, pi, layout, got, model, cost, soft[1], soft[2])
-            cls, anchor, first, second = coded_cells(b, pi, layout, got, v)
+            if soft is not None and soft[0][pi]:  # decided with the cells they are coded with
+                v, (cls, anchor, first, second) = _rdoq(v, b, pi, layout, got, model, cost, soft[1], soft[2])
+            else:
+                cls, anchor, first, second = coded_cells(b, pi, layout, got, v)
             syms += [v[anchor], v[~anchor]]
             idxs += [model.index[cls, 0][first], model.index[cls, 1][second]]
             groups.setdefault((pi, b.order), []).append(len(idxs) - 2)
