@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import hybridcodec
-from hybridcodec._container import Chunk, read_container, write_container
+from hybridcodec.container import Chunk, read_container, write_container
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from golden_inputs import pattern  # noqa: E402

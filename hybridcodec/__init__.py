@@ -13,7 +13,8 @@ from ._errors import CodecError, StageNotInstalledError, TruncatedError
 from ._metrics import bd_psnr, bd_rate, psnr
 from ._params import Param
 from ._quality import ijg_scale
-from ._pipeline import PRESETS, Pipeline, parse_spec
+from ._pipeline import PRESETS, Pipeline, parse_spec, register_preset
+from ._plugins import register_compare_default
 from ._registry import ENTRY_POINT_GROUP, available_stages, get_stage, register_stage
 from ._model import EntropyModel, SymbolTables
 from ._stage import KINDS, Band, Context, PlaneInfo, Stage
@@ -38,6 +39,8 @@ __all__ = [
     "TruncatedError",
     "Pipeline",
     "PRESETS",
+    "register_preset",
+    "register_compare_default",
     "parse_spec",
     "Stage",
     "Param",

@@ -13,16 +13,11 @@ COMMANDS_GROUP = "hybridcodec.commands"
 
 
 def version_line() -> str:
-    from importlib import metadata
-
     from . import __version__
+    from ._plugins import plugin_distributions
 
     parts = [f"hybridcodec {__version__}"]
-    for dist in ("hybridcodec-learned",):
-        try:
-            parts.append(f"{dist} {metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            pass
+    parts += [f"{name} {version}" for name, version in plugin_distributions() if name != "hybridcodec"]
     return ", ".join(parts)
 
 

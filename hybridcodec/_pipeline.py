@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from ._errors import CodecError
+from ._plugins import load_plugins
 from ._registry import get_stage
 from ._stage import KINDS, Context, PlaneInfo, Stage
 
-__all__ = ["Pipeline", "PRESETS", "parse_spec"]
+__all__ = ["Pipeline", "PRESETS", "parse_spec", "register_preset"]
 
-#: Named pipelines.  Values are spec strings; see the README for the grammar.
-PRESETS: dict[str, tuple[str, str]] = {
+#: The core's named pipelines.  Values are (spec, description); see the README for the
+#: grammar.  Plugins add theirs with :func:`register_preset`.
+_CORE_PRESETS: dict[str, tuple[str, str]] = {
     "baseline": (
         "ycbcr(subsampling=420)|dct(block=8)|jpegq|huffman",
         "JPEG-class: YCbCr 4:2:0, 8x8 DCT, IJG-scaled Annex K tables, per-image Huffman",
@@ -29,24 +32,69 @@ PRESETS: dict[str, tuple[str, str]] = {
         "rct|int53|arith",
         "exact: reversible colour transform, integer 5/3 wavelet, context-adaptive arithmetic coding",
     ),
-    # the learned presets need the hybridcodec-learned plugin (and torch); without it they
-    # fail with the plugin's install hint when used.  Each names the best complete pipeline
-    # of its transform as measured on Kodak (benchmarks/rd_learned.py)
-    "learned": (
-        "learned|arith",
-        "learned GDN transform with a mean-scale hyperprior, latents coded by arith (on Kodak about 5 % smaller "
-        "than with the learned entropy model, learned|rans; plugin hybridcodec-learned)",
-    ),
-    "lifting": (
-        "ycbcr(subsampling=444)|lifting|deadzone|arith",
-        "the wavelet preset with learned predict/update steps added to CDF 9/7's lifting (plugin hybridcodec-learned)",
-    ),
-    "dcnn": (
-        "dcnn|arith",
-        "the seed paper's design: conv + pooling + fully connected bottleneck on 32x32 blocks, its bottleneck "
-        "coded by arith (on Kodak 25-53 % smaller than with its learned per-channel model; plugin hybridcodec-learned)",
-    ),
 }
+
+
+class _Presets(Mapping):
+    """Every preset: the core's, then the plugins' (their declarations run the first time
+    a name outside the core's is looked up, or the whole list is read)."""
+
+    def __init__(self, core):
+        self._core = dict(core)
+        self._all = dict(core)
+
+    def _everything(self) -> dict:
+        load_plugins()
+        return self._all
+
+    def __getitem__(self, name):
+        if name in self._core:
+            return self._core[name]
+        return self._everything()[name]
+
+    def __contains__(self, name):
+        return name in self._core or name in self._everything()
+
+    def __iter__(self):
+        return iter(self._everything())
+
+    def __len__(self):
+        return len(self._everything())
+
+    def __repr__(self):
+        return f"PRESETS({self._everything()!r})"
+
+    def add(self, name: str, spec: str, doc: str) -> None:
+        if name in self._core or (name in self._all and self._all[name] != (spec, doc)):
+            raise ValueError(f"preset name {name!r} is already taken")
+        self._all[name] = (spec, doc)
+
+
+#: Named pipelines, the plugins' included: name -> (spec, description).
+PRESETS = _Presets(_CORE_PRESETS)
+
+
+def register_preset(name: str, spec: str, doc: str) -> str:
+    """Name a pipeline: ``encode(preset=name)``, ``--preset NAME`` and specs such as
+    ``NAME+cnn`` then mean ``spec``.  For plugins (from their ``hybridcodec.plugins``
+    entry point) and for users; a core preset cannot be replaced.  Returns ``name``.
+
+    Examples
+    --------
+    >>> from hybridcodec import register_preset, Pipeline
+    >>> register_preset("doc-tiles", "ycbcr(subsampling=444)|dct(block=16)|jpegq|arith", "16x16 DCT tiles")
+    'doc-tiles'
+    >>> Pipeline("doc-tiles").spec()
+    'ycbcr(subsampling=444)|dct(block=16)|jpegq(table=annexk)|arith()'
+    """
+    if not isinstance(name, str) or not re.fullmatch(_NAME, name):
+        raise ValueError(f"a preset needs a name of letters, digits, '-' and '_'; got {name!r}")
+    if not isinstance(spec, str) or not spec.strip() or not isinstance(doc, str):
+        raise ValueError("register_preset takes a name, a spec string and a description")
+    PRESETS.add(name, spec, doc)
+    cached_pipeline.cache_clear()
+    return name
+
 
 _NAME = r"[A-Za-z][A-Za-z0-9_\-]*"
 _STAGE_RE = re.compile(rf"^\s*({_NAME})\s*(?:\((.*)\))?\s*$", re.S)

@@ -207,8 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="RD curves, BD-rates, speed and plots against JPEG and other codecs")
     p.add_argument("--data", help="folder of images (default: photos that scikit-image ships)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--presets", help="comma-separated presets (default: baseline,dct-arith,wavelet and, with "
-                   "hybridcodec-learned, learned,learned+cnn,learned|rans,wavelet+cnn,dcnn,lifting,lifting+cnn)")
+    g.add_argument("--presets", help="comma-separated presets or pipelines (default: baseline,dct-arith,wavelet "
+                   "and those installed plugins add; `hybridcodec stages` lists them)")
     g.add_argument("--pipelines", help="';'-separated pipeline specs")
     p.add_argument("--codecs", help="reference codecs (default: jpeg,jpeg-opencv,webp,jpeg2000,avif,heic,jxl; "
                                     "missing libraries are skipped; jpeg is always run)")

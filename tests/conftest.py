@@ -38,7 +38,7 @@ def tiny_weights(tmp_path_factory):
     pytest.importorskip("torch")
     from PIL import Image
 
-    from hybridcodec_learned.train import train_postfilter
+    from hybridcodec_learned.training.postfilter import train_postfilter
 
     root = tmp_path_factory.mktemp("pf")
     data = root / "train"
@@ -51,12 +51,23 @@ def tiny_weights(tmp_path_factory):
     return root
 
 
+def move_weights(monkeypatch, folder, format="postfilter"):
+    """Point every registered artefact of ``format`` at ``folder`` (the files there keep
+    the shipped names): the weights layer's registry is data, patched for the test."""
+    import dataclasses
+
+    from hybridcodec_learned import weights
+
+    for a in weights.artefacts(format):
+        monkeypatch.setitem(weights._REGISTRY, a.name, dataclasses.replace(a, folder=folder))
+    weights.clear_cache()
+
+
 @pytest.fixture
 def use_weights(tiny_weights, monkeypatch):
     """The post-filter reads the tiny weights instead of the shipped ones."""
-    from hybridcodec_learned import postfilter as pf
+    from hybridcodec_learned import weights
 
-    monkeypatch.setattr(pf, "WEIGHTS_DIR", tiny_weights)
-    pf.load_weights.cache_clear()
+    move_weights(monkeypatch, tiny_weights)
     yield tiny_weights
-    pf.load_weights.cache_clear()
+    weights.clear_cache()

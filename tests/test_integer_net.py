@@ -9,8 +9,8 @@ pytest.importorskip("hybridcodec_learned")
 
 from torch import nn  # noqa: E402
 
-from hybridcodec_learned.entropy_models import GaussianConditional  # noqa: E402
-from hybridcodec_learned.integer_net import ABITS, IntegerNet, table_index  # noqa: E402
+from hybridcodec_learned.entropy.densities import GaussianConditional  # noqa: E402
+from hybridcodec_learned.nets.integer import ABITS, IntegerNet, table_index  # noqa: E402
 
 
 def _net(seed=0, c=16):

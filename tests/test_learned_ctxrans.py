@@ -14,8 +14,10 @@ import hybridcodec  # noqa: E402
 from hybridcodec import CodecError, TruncatedError  # noqa: E402
 from hybridcodec.stages.arith import Arith  # noqa: E402
 from hybridcodec._container import read_container, write_container  # noqa: E402
-from hybridcodec_learned import ctxrans  # noqa: E402
-from hybridcodec_learned.train_entropy import train_entropy  # noqa: E402
+from hybridcodec.plugin import encode_forward  # noqa: E402
+from hybridcodec_learned import weights  # noqa: E402
+from hybridcodec_learned.stages import ctxrans  # noqa: E402
+from hybridcodec_learned.training.entropy import train_entropy  # noqa: E402
 from conftest import smooth_image  # noqa: E402
 
 
@@ -32,7 +34,7 @@ def model(tmp_path_factory):
 
 @pytest.fixture
 def use(monkeypatch, model):
-    monkeypatch.setattr(ctxrans, "model_file", lambda family="": model)
+    monkeypatch.setenv("HYBRIDCODEC_WEIGHTS_CTXRANS", str(model))
     # both coders re-decide the quantizer's indexes (RDOQ, with their own rates); the tests
     # that compare decodes need both to code the quantizer's indexes as they are
     monkeypatch.setattr(Arith, "uses_soft", False)
@@ -44,7 +46,7 @@ def use(monkeypatch, model):
 def test_rdoq_trades_bits_for_error_by_its_lambda(model, monkeypatch, spec):
     """The encoder's RDOQ: the larger its lambda, the fewer bits and the more error;
     lambda 0 keeps the index nearest in reconstruction; every file decodes as coded."""
-    monkeypatch.setattr(ctxrans, "model_file", lambda family="": model)
+    monkeypatch.setenv("HYBRIDCODEC_WEIGHTS_CTXRANS", str(model))
     img = smooth_image(80, 96, seed=8)
     noisy = np.clip(img + np.random.default_rng(1).normal(0, 6, img.shape), 0, 255).astype(np.uint8)
     sizes, errors = [], []
@@ -92,10 +94,10 @@ def test_other_model_refused_and_side_data_checked(use, tmp_path, monkeypatch):
         arrays = dict(z)
     arrays["index"] = np.roll(arrays["index"], 1)
     np.savez(other, **arrays)
-    monkeypatch.setattr(ctxrans, "model_file", lambda family="": other)
+    monkeypatch.setenv("HYBRIDCODEC_WEIGHTS_CTXRANS", str(other))
     with pytest.raises(CodecError, match="ctxrans model"):
         hybridcodec.decode(data)
-    monkeypatch.setattr(ctxrans, "model_file", lambda family="": use)
+    monkeypatch.setenv("HYBRIDCODEC_WEIGHTS_CTXRANS", str(use))
     header, chunks = read_container(data)
     side = next(c for c in chunks if c.type == b"SIDE")
     for bad in (side.payload[:-1], side.payload + b"\x00"):
@@ -117,39 +119,43 @@ def test_cut_short_and_corrupt_streams_raise(use):
 
 
 def test_missing_or_broken_model_gives_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(ctxrans, "model_file", lambda family="": tmp_path / "absent.npz")
+    monkeypatch.setattr(weights, "SHIPPED", tmp_path)  # a folder without the model
     with pytest.raises(CodecError, match="train entropy"):
         hybridcodec.encode(smooth_image(16, 16), pipeline="ycbcr|dwt|deadzone|ctxrans", quality=50)
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a model")
-    monkeypatch.setattr(ctxrans, "model_file", lambda family="": bad)
+    monkeypatch.setenv("HYBRIDCODEC_WEIGHTS_CTXRANS", str(bad))
     with pytest.raises(CodecError, match="cannot read ctxrans model"):
         hybridcodec.encode(smooth_image(16, 16), pipeline="ycbcr|dwt|deadzone|ctxrans", quality=50)
 
 
 def test_training_records_and_refuses_to_overwrite(model, tmp_path):
     record = json.loads(model.with_suffix(".json").read_text())
-    assert record["photos"] == 2 and record["training_bits_per_coefficient"] > 0
+    assert record["settings"]["photos"] == 2 and record["settings"]["training_bits_per_coefficient"] > 0
+    assert record["schema"] == weights.RECORD_SCHEMA and record["artefact"] == "ctxrans"
     with pytest.raises(CodecError, match="already exists"):
         train_entropy(str(model.parent.parent), out=str(model))
     with pytest.raises(CodecError, match="shipped weights folder"):
-        train_entropy(str(model.parent.parent), out=str(ctxrans.WEIGHTS_DIR / "new.npz"))
-    assert not (ctxrans.WEIGHTS_DIR / "new.npz").exists()
+        train_entropy(str(model.parent.parent), out=str(weights.SHIPPED / "new.npz"))
+    assert not (weights.SHIPPED / "new.npz").exists()
 
 
 def test_the_context_model_beats_one_table_per_class(model):
     """What the contexts buy on the training photos: the fitted map against the best
     single table per class and pass (the counts are the training run's own)."""
-    from hybridcodec_learned import train_entropy as te
+    from hybridcodec_learned.training import entropy as te
 
     img = smooth_image(96, 128, seed=1)
-    pipe = hybridcodec._pipeline.Pipeline("ycbcr(subsampling=444)|dwt|deadzone|arith")
-    keys = np.concatenate([te.count_contexts(*te._quantized(pipe, img, q)) for q in (20, 60)])
-    counts = np.bincount(keys, minlength=ctxrans.CLASSES * 2 * ctxrans.CELLS * te.VMAX)
-    tables = te.laplace_tables()
+    from hybridcodec_learned.entropy.contexts import CELLS, CLASSES
+    from hybridcodec_learned.entropy.laplace import laplace_tables
+
+    pipe = hybridcodec.Pipeline("ycbcr(subsampling=444)|dwt|deadzone|arith")
+    keys = np.concatenate([te.count_contexts(*encode_forward(pipe, img, q)) for q in (20, 60)])
+    counts = np.bincount(keys, minlength=CLASSES * 2 * CELLS * te.VMAX)
+    tables = laplace_tables()
     _, bits = te.fit(counts, tables)
-    flat = counts.reshape(ctxrans.CLASSES * 2, ctxrans.CELLS, te.VMAX).sum(axis=1, keepdims=True)
-    _, bits_one = te.fit(np.pad(flat, ((0, 0), (0, ctxrans.CELLS - 1), (0, 0))).ravel(), tables)
+    flat = counts.reshape(CLASSES * 2, CELLS, te.VMAX).sum(axis=1, keepdims=True)
+    _, bits_one = te.fit(np.pad(flat, ((0, 0), (0, CELLS - 1), (0, 0))).ravel(), tables)
     assert bits < 0.9 * bits_one
 
 
@@ -167,7 +173,7 @@ def test_training_rejects_bad_input_and_writes_nothing(tmp_path):
     with pytest.raises(CodecError, match="no training images"):
         train_entropy(str(tmp_path / "absent"), out=str(out))
     with pytest.raises(CodecError, match="--transform"):
-        train_entropy(str(data), transform="dct", out=str(out))
+        train_entropy(str(data), transform="arith", out=str(out))  # not a transform
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 
@@ -179,7 +185,7 @@ def test_a_size_its_stream_cannot_hold_is_refused_before_decoding(use):
     data = hybridcodec.encode(img, pipeline="ycbcr(subsampling=444)|dwt(levels=2)|deadzone|ctxrans",
                               quality=50)  # side data the same at any size
     header, chunks = read_container(data)
-    model = ctxrans.load_model(str(ctxrans.model_file()))
+    model = weights.get("ctxrans").load().obj
     assert 0 < model.min_bits < 1
     main = next(c for c in chunks if c.type == b"DATA")
     per_plane = (len(main.payload) * 8 + 64) / model.min_bits / 3  # the most the stream could hold

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("hybridcodec_learned")
 
 from hybridcodec.entropy import rans  # noqa: E402
-from hybridcodec_learned.entropy_models import FactorizedDensity, GaussianConditional  # noqa: E402
+from hybridcodec_learned.entropy.densities import FactorizedDensity, GaussianConditional  # noqa: E402
 
 
 def test_gaussian_conditional_codes_exactly_at_the_estimated_rate():

@@ -8,7 +8,8 @@ torch = pytest.importorskip("torch")
 learned = pytest.importorskip("hybridcodec_learned")
 
 import hybridcodec  # noqa: E402
-from hybridcodec_learned import postfilter as pf  # noqa: E402
+from hybridcodec_learned import weights  # noqa
+from hybridcodec_learned.stages import cnn as pf  # noqa: E402
 from conftest import smooth_image  # noqa: E402
 
 
@@ -44,7 +45,7 @@ def test_a_family_without_weights_is_refused(use_weights):
 def test_training_never_replaces_shipped_or_existing_weights_by_default(tiny_weights, tmp_path, monkeypatch):
     from hybridcodec.cli import main
 
-    shipped = {p: p.read_bytes() for p in pf.WEIGHTS_DIR.glob("postfilter-*")}
+    shipped = {p: p.read_bytes() for p in weights.SHIPPED.glob("postfilter-*")}
     monkeypatch.chdir(tmp_path)
     data = str(tiny_weights / "train")
     args = ["train", "postfilter", "--data", data, "--preset", "baseline", "--steps", "1", "--channels", "8",
@@ -52,9 +53,9 @@ def test_training_never_replaces_shipped_or_existing_weights_by_default(tiny_wei
     assert main(args) == 0  # no --out: a folder of its own
     assert (tmp_path / "trained-weights" / "postfilter-dct.pt").exists()
     assert main(args) == 1  # exists now: refused without --force
-    assert main(args + ["--out", str(pf.WEIGHTS_DIR / "postfilter-dct.pt")]) == 1
-    assert main(args + ["--out", str(pf.WEIGHTS_DIR / "postfilter-new.pt")]) == 1
-    assert {p: p.read_bytes() for p in pf.WEIGHTS_DIR.glob("postfilter-*")} == shipped
+    assert main(args + ["--out", str(weights.SHIPPED / "postfilter-dct.pt")]) == 1
+    assert main(args + ["--out", str(weights.SHIPPED / "postfilter-new.pt")]) == 1
+    assert {p: p.read_bytes() for p in weights.SHIPPED.glob("postfilter-*")} == shipped
 
 
 def test_cut_short_files_skip_the_post_filter(use_weights, monkeypatch):

@@ -20,10 +20,15 @@ from hybridcodec._bands import coding_order  # noqa: E402
 from hybridcodec.cli import main  # noqa: E402
 from hybridcodec.stages.dwt import wavelet_bands  # noqa: E402
 from hybridcodec.wavelets.subbands import WaveletPlan  # noqa: E402
-from hybridcodec_learned import ctxrans as cr  # noqa: E402
-from hybridcodec_learned import joint_net as jn  # noqa: E402
-from hybridcodec_learned import lifting as lifting_stage  # noqa: E402
-from hybridcodec_learned.train_entropy import laplace_tables, model_bytes, table_scales  # noqa: E402
+from hybridcodec_learned.stages import ctxrans as cr  # noqa: E402
+from hybridcodec_learned.training import joint as jn  # noqa: E402
+from hybridcodec_learned.entropy.contexts import CELLS, coded_cells  # noqa: E402
+from hybridcodec_learned import weights  # noqa: E402
+from hybridcodec_learned.entropy.laplace import costs, laplace_tables, table_scales  # noqa: E402
+
+
+def model_bytes(tables, index):
+    return weights.FORMATS["ctxrans"].pack((tables, index))
 from conftest import smooth_image  # noqa: E402
 
 JOINT = "ycbcr(subsampling=444)|lifting-joint|deadzone|ctxrans"
@@ -44,17 +49,17 @@ def test_training_contexts_are_the_stage_s(h, w, levels):
             if b.predict:
                 continue
             v = q[b.key][i, pi].numpy().astype(np.int64)
-            cls, anchor, first, second = cr.coded_cells(b, pi, layout, got, v)
+            cls, anchor, first, second = coded_cells(b, pi, layout, got, v)
             got[(pi, b.key)] = v
             want = np.zeros(b.shape, np.int64)
-            want[anchor] = cls * 2 * cr.CELLS + first
-            want[~anchor] = (cls * 2 + 1) * cr.CELLS + second
+            want[anchor] = cls * 2 * CELLS + first
+            want[~anchor] = (cls * 2 + 1) * CELLS + second
             assert np.array_equal(cells[b.key][i, pi].numpy(), want), (b.key, pi)
 
 
 def test_rates_are_those_of_the_shipped_tables():
     tables, scales = laplace_tables(), table_scales()
-    cost = cr._costs(tables, 64)
+    cost = costs(tables, 64)
     for t in (5, 20, 40, 63):
         k = torch.arange(0, 12, dtype=torch.float64)
         ours = jn.rate_bits(k, torch.tensor(np.log(scales[t]))).numpy()
@@ -76,7 +81,7 @@ def test_one_loss_trains_both_the_steps_and_the_model():
     assert (net.log_scale.grad != 0).sum() > 10  # the scales of the cells met
     assert net.ll_log_scale.grad.abs().sum() > 0
     # untrained: the scales are the shipped model's, so the export is that model's map
-    model = cr.load_model(str(cr.model_file()))
+    model = weights.get("ctxrans").load().obj
     exported = np.load(__import__("io").BytesIO(jn.companion(net)))
     assert np.array_equal(exported["index"], model.index)
 
@@ -98,12 +103,12 @@ def test_training_writes_the_weights_and_the_model_trained_with_them(trained, ca
     data, out = trained
     npz = out.with_name("ctxrans-lifting-joint.npz")
     record = json.loads(out.with_suffix(".json").read_text())
-    assert record["model"] == "lifting-joint"
+    assert record["settings"]["model"] == "lifting-joint" and record["artefact"] == "lifting-joint"
     assert record["trained_with"] == {"file": npz.name, "sha256": hashlib.sha256(npz.read_bytes()).hexdigest()}
     own = json.loads(npz.with_suffix(".json").read_text())  # the model's own record names the weights
     assert own["trained_with"] == {"file": out.name, "sha256": record["sha256"]}
     assert own["sha256"] == record["trained_with"]["sha256"] and own["steps"] == 3
-    cr.load_model(str(npz))  # a ctxrans model the stage reads
+    weights.load_file("ctxrans", str(npz))  # a ctxrans model the stage reads
     # an existing model beside other weights is not replaced either
     before = npz.read_bytes()
     other = out.with_name("lifting-joint-2.pt")
@@ -118,13 +123,14 @@ def test_the_stage_codes_with_its_own_weights_and_model(trained, monkeypatch):
     _, out = trained
     # a weights folder with the family's model beside a generic one (another model: 3 steps
     # leave the trained one equal to the shipped generic one)
-    monkeypatch.setenv("HYBRIDCODEC_LIFTING_JOINT_WEIGHTS", str(out))
+    shipped_lifting = weights.get("lifting").path()
+    monkeypatch.setenv("HYBRIDCODEC_WEIGHTS_LIFTING_JOINT", str(out))
     folder = out.parent
     index = np.load(folder / "ctxrans-lifting-joint.npz")["index"].astype(np.int64)
     (folder / "ctxrans.npz").write_bytes(model_bytes(laplace_tables(), np.clip(index + 1, 0, 63)))
-    monkeypatch.setattr(cr, "WEIGHTS_DIR", folder)
-    assert cr.model_file("lifting-joint").name == "ctxrans-lifting-joint.npz"
-    assert cr.model_file("lifting").name == "ctxrans.npz"
+    monkeypatch.setattr(weights, "SHIPPED", folder)
+    assert cr.model_artefact("lifting-joint").path().name == "ctxrans-lifting-joint.npz"
+    assert cr.model_artefact("lifting").path().name == "ctxrans.npz"
     img = smooth_image(70, 90, 3, seed=9)
     data = hybridcodec.encode(img, pipeline=JOINT, quality=60)
     joint_digest = hashlib.sha256((folder / "ctxrans-lifting-joint.npz").read_bytes()).digest()[:8]
@@ -138,6 +144,6 @@ def test_the_stage_codes_with_its_own_weights_and_model(trained, monkeypatch):
         hybridcodec.decode(data)
     (folder / "away.npz").rename(folder / "ctxrans-lifting-joint.npz")
     # other lifting-joint weights are refused, naming the stage
-    monkeypatch.setenv("HYBRIDCODEC_LIFTING_JOINT_WEIGHTS", str(lifting_stage.weights_file("lifting")))
+    monkeypatch.setenv("HYBRIDCODEC_WEIGHTS_LIFTING_JOINT", str(shipped_lifting))
     with pytest.raises(CodecError, match="lifting-joint weights sha256"):
         hybridcodec.decode(data)

@@ -2,6 +2,8 @@
 ``dwt`` stage; trained (here: random) weights still invert exactly; the coefficients
 go through deadzone and arith unchanged; reduce works; other weights are refused."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -14,10 +16,13 @@ from hybridcodec import CodecError  # noqa: E402
 from hybridcodec._stage import Context, PlaneInfo  # noqa: E402
 from hybridcodec.stages.dwt import DWT  # noqa: E402
 from hybridcodec.wavelets.subbands import WaveletPlan  # noqa: E402
-from hybridcodec_learned import lifting as lifting_stage  # noqa: E402
-from hybridcodec_learned import lifting_net  # noqa: E402
-from hybridcodec_learned.lifting_net import LiftingNet, analyze, export, synthesize  # noqa: E402
-from conftest import smooth_image  # noqa: E402
+from hybridcodec_learned.stages import lifting as lifting_stage  # noqa: E402
+from hybridcodec_learned.nets import lifting as lifting_net  # noqa
+from hybridcodec_learned.training import lifting_loss  # noqa: E402
+from hybridcodec_learned.nets.lifting import LiftingNet, analyze, synthesize  # noqa
+from hybridcodec_learned import weights  # noqa: E402
+from hybridcodec_learned.weights import FORMATS  # noqa: E402
+from conftest import move_weights, smooth_image  # noqa: E402
 
 SPEC = "ycbcr(subsampling=444)|lifting|deadzone|arith"
 
@@ -33,14 +38,14 @@ def _random_net(seed=0, scale=0.2):
 
 def _weights(tmp_path, net, name="lifting.pt"):
     path = tmp_path / name
-    torch.save(export(net.float()), path)
+    torch.save(FORMATS["lifting"].pack(net.float()), path)
     return path
 
 
 @pytest.fixture
 def use(monkeypatch):
     def go(path):
-        monkeypatch.setattr(lifting_stage, "weights_file", lambda name="lifting": path)
+        monkeypatch.setenv("HYBRIDCODEC_WEIGHTS_LIFTING", str(path))
     return go
 
 
@@ -133,8 +138,8 @@ def test_files_of_retired_weights_decode_with_them(tmp_path, use, monkeypatch):
     use(_weights(tmp_path, _random_net(7, 0.05), "new.pt"))
     with pytest.raises(CodecError, match="lifting weights sha256"):  # not shipped as retired: refused
         hybridcodec.decode(data)
-    monkeypatch.setattr(lifting_stage, "WEIGHTS_DIR", tmp_path)
-    monkeypatch.setattr(lifting_stage, "RETIRED", ("lifting-joint-20990101.pt", "lifting-20990101.pt"))
+    monkeypatch.setitem(weights._REGISTRY, "lifting", dataclasses.replace(
+        weights.get("lifting"), folder=tmp_path, retired=("lifting-joint-20990101.pt", "lifting-20990101.pt")))
     assert np.array_equal(hybridcodec.decode(data), before)
     assert not np.array_equal(hybridcodec.decode(hybridcodec.encode(img, pipeline=SPEC, quality=60)), before)
 
@@ -182,7 +187,7 @@ def test_loss_trains_the_zero_initialised_steps():
     torch.manual_seed(0)
     net = LiftingNet()
     x = torch.from_numpy(smooth_image(64, 64, 3, seed=9).astype(np.float32) - 128).permute(2, 0, 1)[None]
-    loss, bpp, psnr = lifting_net.rd_loss(net, x.repeat(2, 1, 1, 1), torch.tensor([3.0, 6.0]))
+    loss, bpp, psnr = lifting_loss.rd_loss(net, x.repeat(2, 1, 1, 1), torch.tensor([3.0, 6.0]))
     loss.backward()
     assert net.ph.c3.weight.grad.abs().sum() > 0 and bpp > 0 and 10 < psnr < 80
 
@@ -197,22 +202,19 @@ def test_cnn_after_lifting_uses_its_family_and_still_reads_files_made_with_the_d
         tiny_weights, tmp_path, monkeypatch):
     import shutil
 
-    from hybridcodec_learned import postfilter as pf
-
     for f in ("postfilter-dwt.pt", "postfilter-dct.pt"):
         shutil.copy(tiny_weights / f, tmp_path / f)
     shutil.copy(tiny_weights / "postfilter-dwt.pt", tmp_path / "postfilter-lifting.pt")
-    monkeypatch.setattr(pf, "WEIGHTS_DIR", tmp_path)
-    pf.load_weights.cache_clear()
+    move_weights(monkeypatch, tmp_path)
     assert hybridcodec.Pipeline(SPEC + "|cnn").family == "lifting"
     img = smooth_image(48, 64, seed=9)
     data = hybridcodec.encode(img, pipeline=SPEC + "|cnn", quality=30)  # made with the dwt weights' bytes
     before = hybridcodec.decode(data)
     shutil.copy(tmp_path / "postfilter-dct.pt", tmp_path / "postfilter-lifting.pt")  # lifting gets its own
-    pf.load_weights.cache_clear()
+    weights.clear_cache()
     assert np.array_equal(hybridcodec.decode(data), before)  # found among the families' weights
     (tmp_path / "postfilter-dwt.pt").unlink()
-    pf.load_weights.cache_clear()
+    weights.clear_cache()
     with pytest.raises(CodecError, match="made with cnn weights"):
         hybridcodec.decode(data)
-    pf.load_weights.cache_clear()
+    weights.clear_cache()

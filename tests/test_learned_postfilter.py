@@ -8,10 +8,14 @@ import pytest
 torch = pytest.importorskip("torch")
 learned = pytest.importorskip("hybridcodec_learned")
 
+import dataclasses  # noqa: E402
+
 import hybridcodec  # noqa: E402
-from hybridcodec_learned import postfilter as pf  # noqa: E402
-from hybridcodec_learned.train import train_postfilter  # noqa: E402
-from conftest import smooth_image  # noqa: E402
+from hybridcodec_learned.nets.postfilter import strength  # noqa: E402
+from hybridcodec_learned import weights  # noqa
+from hybridcodec_learned.stages import cnn as pf  # noqa: E402
+from hybridcodec_learned.training.postfilter import train_postfilter  # noqa: E402
+from conftest import move_weights, smooth_image  # noqa: E402
 
 
 def test_registered_through_the_entry_point():
@@ -23,7 +27,7 @@ def test_tiny_training_step_writes_weights_and_record(tiny_weights):
     import json
 
     rec = json.loads((tiny_weights / "postfilter-dct.json").read_text())
-    assert rec["steps"] == 3 and rec["preset"] == "baseline" and rec["training_seconds"] > 0
+    assert rec["steps"] == 3 and rec["settings"]["preset"] == "baseline" and rec["training_seconds"] > 0
     assert (tiny_weights / "postfilter-dct.ckpt").exists()
 
 
@@ -45,12 +49,12 @@ def test_training_resumes_from_checkpoint(tiny_weights, tmp_path):
 def test_weights_load_with_the_weights_only_loader(tiny_weights):
     state = torch.load(tiny_weights / "postfilter-dwt.pt", map_location="cpu", weights_only=True)
     assert set(state) == {"channels", "layers", "state_dict"}
-    net, digest = pf.load_weights(str(tiny_weights / "postfilter-dwt.pt"))
+    net, digest = weights.load_file("postfilter", str(tiny_weights / "postfilter-dwt.pt"))[:2]
     assert len(digest) == 32
 
 
 def test_shipped_weights_load_offline():
-    shipped = sorted(pf.WEIGHTS_DIR.glob("postfilter-*.pt"))
+    shipped = sorted(weights.SHIPPED.glob("postfilter-*.pt"))
     if not shipped:
         pytest.skip("no trained weights shipped yet")
     for path in shipped:
@@ -105,24 +109,23 @@ def test_mismatched_weights_are_refused(use_weights, tmp_path, monkeypatch):
     state = torch.load(use_weights / "postfilter-dct.pt", weights_only=True)
     state["state_dict"]["head.bias"] = state["state_dict"]["head.bias"] + 0.5
     torch.save(state, other)
-    monkeypatch.setattr(pf, "WEIGHTS_DIR", tmp_path)
-    pf.load_weights.cache_clear()
+    move_weights(monkeypatch, tmp_path)
     with pytest.raises(hybridcodec.CodecError, match="sha256"):
         hybridcodec.decode(data)
 
 
 def test_missing_weights_named(tmp_path, monkeypatch):
-    monkeypatch.setattr(pf, "WEIGHTS_DIR", tmp_path)
-    pf.load_weights.cache_clear()
+    monkeypatch.setattr(weights, "SHIPPED", tmp_path)
+    weights.clear_cache()
     with pytest.raises(hybridcodec.CodecError, match="train postfilter"):
         hybridcodec.encode(smooth_image(16, 16, 3), pipeline="baseline+cnn")
-    pf.load_weights.cache_clear()
+    weights.clear_cache()
 
 
 def test_training_repeats_bit_for_bit_and_records_fingerprints(tiny_weights, tmp_path, monkeypatch):
     import json
 
-    from hybridcodec_learned import train as tr
+    from hybridcodec_learned.training import loop as tr
 
     monkeypatch.setattr(tr, "FINGERPRINT_EVERY", 2)
     threads = torch.get_num_threads()
@@ -145,21 +148,21 @@ def test_training_repeats_bit_for_bit_and_records_fingerprints(tiny_weights, tmp
 
 
 def test_strips_match_filtering_the_whole_image(use_weights):
-    net, _ = pf.load_weights(str(use_weights / "postfilter-dct.pt"))
+    net, _ = weights.load_file("postfilter", str(use_weights / "postfilter-dct.pt"))[:2]
     with torch.no_grad():  # make the tiny net's correction visible
         net.tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(0))
     img = smooth_image(pf._STRIP + 150, 40, 3, seed=5).astype(np.float32)
     strips = pf.apply_filter(net, img, 30)
     with torch.no_grad():
         x = torch.from_numpy(img.transpose(2, 0, 1).copy() / 255.0)[None]
-        whole = net(x, torch.tensor([0.7]).new_full((1,), learned.strength(30)))[0].numpy().transpose(1, 2, 0) * 255
+        whole = net(x, torch.tensor([0.7]).new_full((1,), strength(30)))[0].numpy().transpose(1, 2, 0) * 255
     assert np.abs(strips - img).max() > 1  # the filter does something
     np.testing.assert_allclose(strips, whole, atol=1e-3)
-    pf.load_weights.cache_clear()
+    weights.clear_cache()
 
 
 def test_views_average_the_mirrored_corrections(use_weights):
-    net, _ = pf.load_weights(str(use_weights / "postfilter-dwt.pt"))
+    net, _ = weights.load_file("postfilter", str(use_weights / "postfilter-dwt.pt"))[:2]
     with torch.no_grad():  # make the tiny net's correction visible, and not mirror-symmetric
         net.tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(1))
     img = smooth_image(30, 44, 3, seed=2).astype(np.float32)
@@ -171,7 +174,7 @@ def test_views_average_the_mirrored_corrections(use_weights):
     np.testing.assert_allclose(pf.apply_filter(net, img, 40, views=1), (plain + lr) / 2, atol=1e-4)
     np.testing.assert_allclose(pf.apply_filter(net, img, 40, views=6), (plain + ud + both) / 3, atol=1e-4)
     np.testing.assert_allclose(pf.apply_filter(net, img, 40, views=7), (plain + lr + ud + both) / 4, atol=1e-4)
-    pf.load_weights.cache_clear()
+    weights.clear_cache()
 
 
 @pytest.mark.parametrize("views_that_help, expected", [(4, 7), (3, 3), (2, 1), (1, 0)])
@@ -227,33 +230,33 @@ def test_encoder_tries_the_odd_shifts_beside_the_even_winner(monkeypatch, best_s
 
 
 def test_a_rerun_of_the_training_can_stand_in_for_the_shipped_weights(use_weights, monkeypatch, tmp_path):
-    # HYBRIDCODEC_POSTFILTER_<FAMILY> (benchmarks/rd_lifting.py --postfilter-weights) codes
+    # HYBRIDCODEC_WEIGHTS_POSTFILTER_<FAMILY> (benchmarks/suite.py --weights postfilter-lifting=FILE) codes
     # and decodes with another weight file; files name it, so without it they are refused
     import shutil
 
     img = smooth_image(24, 40, 3)
     rerun = tmp_path / "postfilter-dwt-rerun.pt"
     shutil.copy(use_weights / "postfilter-dwt.pt", rerun)
-    net, _ = pf.load_weights(str(rerun))
+    net, _ = weights.load_file("postfilter", str(rerun))[:2]
     with torch.no_grad():
         net.tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(3))
     torch.save({"channels": 8, "layers": 3, "state_dict": net.state_dict()}, rerun)
-    pf.load_weights.cache_clear()
-    monkeypatch.setenv("HYBRIDCODEC_POSTFILTER_DWT", str(rerun))
-    assert pf.weights_path("dwt") == rerun and pf.weights_path("dct") == use_weights / "postfilter-dct.pt"
+    weights.clear_cache()
+    monkeypatch.setenv("HYBRIDCODEC_WEIGHTS_POSTFILTER_DWT", str(rerun))
+    assert weights.get("postfilter-dwt").path() == rerun and weights.get("postfilter-dct").path() == use_weights / "postfilter-dct.pt"
     data = hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40)
     assert hybridcodec.decode(data).shape == img.shape
-    monkeypatch.delenv("HYBRIDCODEC_POSTFILTER_DWT")
-    assert pf.weights_path("dwt") == use_weights / "postfilter-dwt.pt"
+    monkeypatch.delenv("HYBRIDCODEC_WEIGHTS_POSTFILTER_DWT")
+    assert weights.get("postfilter-dwt").path() == use_weights / "postfilter-dwt.pt"
     with pytest.raises(hybridcodec.CodecError, match="weights"):
         hybridcodec.decode(data)
-    monkeypatch.setenv("HYBRIDCODEC_POSTFILTER_DWT", str(tmp_path / "missing.pt"))
-    with pytest.raises(hybridcodec.CodecError, match="HYBRIDCODEC_POSTFILTER_DWT names .*not a file"):
+    monkeypatch.setenv("HYBRIDCODEC_WEIGHTS_POSTFILTER_DWT", str(tmp_path / "missing.pt"))
+    with pytest.raises(hybridcodec.CodecError, match="HYBRIDCODEC_WEIGHTS_POSTFILTER_DWT names .*not a file"):
         hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40)
 
 
 def test_grid_phase_is_an_input():
-    from hybridcodec_learned.model import PHASE, PostFilterNet
+    from hybridcodec_learned.nets.postfilter import PHASE, PostFilterNet
 
     torch.manual_seed(0)
     net = PostFilterNet(8, 3)
@@ -275,7 +278,7 @@ def _forge():
     img = smooth_image(24, 40, 3)
     header, chunks = read_container(hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40))
     side = [c for c in chunks if c.type == b"SIDE"][0]
-    sha = hashlib.sha256(pf.weights_path("dwt").read_bytes()).digest()
+    sha = hashlib.sha256(weights.get("postfilter-dwt").path().read_bytes()).digest()
 
     def decode(make):
         payload = make(side.payload, sha)
@@ -286,7 +289,7 @@ def _forge():
 
 def test_side_data_layout_packs_shift_and_views(use_weights):
     img, payload, decode = _forge()
-    assert len(payload) == 14 and payload[10:] == pf.load_weights(str(pf.weights_path("dwt")))[1][:4]
+    assert len(payload) == 14 and payload[10:] == weights.get("postfilter-dwt").load().digest[:4]
     for packed, shift, views in ((0, 0, 0), (2, 2, 0), (0x24, 4, 1), (0x1E, -2, 0), (0xF0, -16, 7), (0x0F, 15, 0)):
         assert pf._parse_side(payload[:9] + bytes([packed]) + payload[10:])[1:3] == (shift, views)
 
@@ -312,7 +315,7 @@ def test_every_older_side_data_layout_decodes_the_same(use_weights):
     """Files of before: 42 bytes (all 32 sha256 bytes, no views), 18 (8 sha256 bytes, no
     views: the plain view) and 19 (shift, views, 8 sha256 bytes) decode as the same side
     data in today's 14-byte layout; a wrong digest byte is refused in each."""
-    net, _ = pf.load_weights(str(pf.weights_path("dwt")))
+    net = weights.get("postfilter-dwt").load().obj
     with torch.no_grad():  # the tiny net starts as the identity: give it a correction the encoder keeps
         net.tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(1))
     img, payload, decode = _forge()
@@ -331,7 +334,7 @@ def test_every_older_side_data_layout_decodes_the_same(use_weights):
                    lambda p, sha: mix + bytes([0]) + sha[:31] + bytes([sha[31] ^ 1])):
         with pytest.raises(hybridcodec.CodecError, match="cnn weights sha256"):
             decode(layout)
-    pf.load_weights.cache_clear()
+    weights.clear_cache()
 
 
 def test_files_made_with_retired_weights_still_decode():
@@ -341,8 +344,8 @@ def test_files_made_with_retired_weights_still_decode():
 
     from hybridcodec._container import Chunk, read_container, write_container
 
-    retired = [pf.WEIGHTS_DIR / r for r in pf.RETIRED]
-    if not all(r.exists() for r in retired) or not pf.weights_path("lifting").exists():
+    retired = [weights.SHIPPED / r for r in weights.get("postfilter-lifting").retired]
+    if not all(r.exists() for r in retired) or not weights.get("postfilter-lifting").path().exists():
         pytest.skip("shipped weights not installed")
     img = smooth_image(32, 48, 3, seed=2)
     header, chunks = read_container(hybridcodec.encode(img, pipeline="lifting+cnn", quality=40))
@@ -350,7 +353,7 @@ def test_files_made_with_retired_weights_still_decode():
     old_sha = hashlib.sha256(retired[0].read_bytes()).digest()
     forged = [Chunk(c.type, c.stage, c.payload[:10] + old_sha[:4]) if c is side else c for c in chunks]
     got = hybridcodec.decode(write_container(header, forged))
-    net, _ = pf.load_weights(str(retired[0]))
+    net, _ = weights.load_file("postfilter", str(retired[0]))[:2]
     mix, shift, views, _ = pf._parse_side(side.payload)
     assert any(mix)  # the filter is on
     plain = hybridcodec.decode(write_container(header, [Chunk(c.type, c.stage, bytes(9) + c.payload[9:])
@@ -375,7 +378,7 @@ def test_train_rejects_bad_settings_and_writes_nothing(tiny_weights, tmp_path, c
 def test_train_keeps_existing_weights_when_interrupted(tiny_weights, tmp_path, monkeypatch):
     import shutil
 
-    from hybridcodec_learned import train as tr
+    from hybridcodec_learned.training import loop as tr
 
     out = tmp_path / "w.pt"
     shutil.copy(tiny_weights / "postfilter-dct.pt", out)
@@ -414,7 +417,8 @@ def test_encoder_falls_back_to_retired_weights_where_the_familys_leave_the_filte
     img = smooth_image(24, 40, 3)
     off = hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40)
     assert not any([c for c in read_container(off)[1] if c.type == b"SIDE"][0].payload[:9])
-    monkeypatch.setattr(pf, "RETIRED", ("postfilter-dwt-old.pt", "postfilter-dct-x.pt"))
+    monkeypatch.setitem(weights._REGISTRY, "postfilter-dwt", dataclasses.replace(
+        weights.get("postfilter-dwt"), retired=("postfilter-dwt-old.pt", "postfilter-dct-x.pt")))
     data = hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40)
     side = [c for c in read_container(data)[1] if c.type == b"SIDE"][0].payload
     assert any(side[:9]) and side[10:] == hashlib.sha256(retired.read_bytes()).digest()[:4]

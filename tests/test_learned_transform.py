@@ -13,7 +13,8 @@ pytest.importorskip("hybridcodec_learned")
 
 import hybridcodec  # noqa: E402
 from hybridcodec import CodecError  # noqa: E402
-from hybridcodec_learned import learned as learned_stage  # noqa: E402
+from hybridcodec_learned import weights  # noqa: E402
+from hybridcodec_learned.stages import learned as learned_stage  # noqa: E402
 from conftest import smooth_image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fuzz"))
@@ -87,7 +88,7 @@ def _latents(monkeypatch, data, threads=None, perturb=None):
 
     monkeypatch.setattr(learned_stage.LearnedTransform, "decode", spy)
     before = torch.get_num_threads()
-    w = learned_stage._weights()
+    w = weights.get("learned").load().obj
     saved = {k: v.clone() for k, v in w.net.state_dict().items()}
     try:
         if threads:

@@ -182,3 +182,153 @@ def test_plugin_wheel_carries_the_weights_and_their_records(tmp_path):
     assert shipped and all(f"hybridcodec_learned/weights/{n}" in names for n in shipped)
     meta = next(n for n in names if n.endswith("METADATA"))
     assert "Requires-Dist: torch" not in zipfile.ZipFile(wheel).read(meta).decode()
+
+
+# -- the learned wing and the seam between plugins and the core -------------------------
+
+REPO = ROOT.parent
+PLUGIN = REPO / "plugins" / "hybridcodec_learned"
+
+
+def _imports(path: Path, package: str = "") -> set:
+    """Absolute names of the modules a file imports (relative imports resolved against
+    ``package``; imports inside functions included)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            out.add(target)
+            out.update(f"{target}.{a.name}" for a in node.names)
+    return out
+
+
+def _outside_files():
+    for folder in ("plugins", "benchmarks", "examples"):
+        yield from (REPO / folder).rglob("*.py") if (REPO / folder).is_dir() else ()
+
+
+def test_nothing_outside_the_core_imports_its_private_modules():
+    offenders = sorted(f"{f.relative_to(REPO)}: {m}" for f in _outside_files() for m in _imports(f)
+                       if m.startswith("hybridcodec._") or "._" in m and m.startswith("hybridcodec.")
+                       and not m.startswith("hybridcodec_learned"))
+    assert offenders == []
+
+
+def _plugin_modules():
+    if not PLUGIN.is_dir():
+        pytest.skip("no plugins/ folder beside the package")
+    mods = {}
+    for f in PLUGIN.rglob("*.py"):
+        parts = ("hybridcodec_learned",) + f.relative_to(PLUGIN).with_suffix("").parts
+        mods[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
+    return mods
+
+
+def test_no_inference_module_imports_a_training_module_and_the_plugin_has_no_cycles():
+    mods = _plugin_modules()
+    graph = {}
+    for m, f in mods.items():
+        pkg = m if f.name == "__init__.py" else m.rsplit(".", 1)[0]
+        graph[m] = {t for t in _imports(f, pkg) if t in mods and t != m}
+    training = {m for m in mods if m.startswith("hybridcodec_learned.training")}
+    inference = {m for m in mods if m.split(".")[1:2] in (["stages"], ["nets"], ["entropy"], ["weights"])}
+    assert inference and training
+    reached = {m: {t for t in mods if _reaches(graph, m, t)} for m in inference}
+    assert {m: sorted(r & training) for m, r in reached.items() if r & training} == {}
+    cycles = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a] if _reaches(graph, b, a)
+                     and not a.startswith(b + ".") and not b.startswith(a + ".")})
+    assert cycles == []
+
+
+def _plugin_names():
+    """What the installed plugins register: stage names, presets, post-filter families."""
+    pytest.importorskip("hybridcodec_learned")
+    from hybridcodec._pipeline import _CORE_PRESETS
+    from hybridcodec._registry import _stages
+    from hybridcodec_learned.stages.cnn import families
+
+    stages = hybridcodec.available_stages()
+    plugin_stages = {n for n, c in stages.items() if not c.__module__.startswith("hybridcodec.")}
+    core_stages = set(stages) - plugin_stages
+    presets = set(hybridcodec.PRESETS) - set(_CORE_PRESETS)
+    names = (plugin_stages | presets | set(families())) - core_stages - set(_CORE_PRESETS)
+    assert {"cnn", "learned", "lifting", "ctxrans"} <= names and "dwt" not in names and _stages
+    return names
+
+
+def _named(text: str) -> set:
+    """The names a string of code gives: every token of a string without whitespace (a
+    stage, a preset, a spec), and in prose the words it quotes ('x', "x", `x`)."""
+    import re
+
+    if not re.search(r"\s", text):
+        return set(re.split(r"[|+(),=;:]+", text))
+    return {w for q in re.findall(r"['\"`]([^'\"`\s]+)['\"`]", text) for w in re.split(r"[|+(),=;:]+", q)}
+
+
+def test_the_core_names_no_stage_preset_or_family_a_plugin_registers():
+    """Every string of the core's code (docstrings aside; the format's frozen spec
+    dictionary aside: its bytes are part of every version-3 file) is checked against
+    what the installed plugins register; and no plugin distribution is named."""
+    names = _plugin_names()
+    dists = {"hybridcodec-learned", "hybridcodec_learned"}
+    hits = []
+    for f in ROOT.rglob("*.py"):
+        tree = ast.parse(f.read_text())
+        skip = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "SPEC_DICTIONARY" for t in n.targets):
+                skip |= {id(c) for c in ast.walk(n.value)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+                bad = (_named(node.value) & names) | {d for d in dists if d in node.value}
+                if bad:
+                    hits.append(f"{f.relative_to(REPO)}:{node.lineno}: {sorted(bad)}")
+    assert hits == []
+
+
+def test_the_name_check_catches_what_it_is_for():
+    assert _named("learned|rans") == {"learned", "rans"} and "cnn" in _named("lifting+cnn")
+    assert _named("stage 'cnn' has no weights") == {"cnn"}
+    assert _named("for the learned stages") == set()
+
+
+def test_listing_stages_presets_and_compare_defaults_does_not_import_torch():
+    pytest.importorskip("hybridcodec_learned")
+    code = ("import sys, hybridcodec\n"
+            "from hybridcodec.compare.settings import default_pipelines\n"
+            "stages = hybridcodec.available_stages(); presets = dict(hybridcodec.PRESETS)\n"
+            "pipes = default_pipelines()\n"
+            "from hybridcodec.cli import main; main(['stages'])\n"
+            "print('lifting' in stages, 'lifting' in presets, 'lifting+cnn' in pipes, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-4:] == ["True", "True", "True", "False"]
+
+
+def test_every_shipped_weight_file_has_an_artefact_and_a_record_in_the_one_schema():
+    import hashlib
+    import json
+
+    pytest.importorskip("hybridcodec_learned")
+    from hybridcodec_learned import weights
+
+    folder = PLUGIN / "weights"
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".pt", ".npz"))
+    named = {a.file.name for a in weights.artefacts()} | {p.name for a in weights.artefacts() for p in a.retired_paths()}
+    assert files and {p.name for p in files} == named
+    for p in files:
+        record = json.loads(p.with_suffix(".json").read_text())
+        assert record["schema"] == weights.RECORD_SCHEMA, p.name
+        assert list(record) == list(weights._RECORD_KEYS), p.name
+        assert record["file"] == p.name and record["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
+        artefact = weights.get(record["artefact"])
+        assert record["format"] == artefact.format and record["command"] and record["training_seconds"] > 0
+        assert p.name == artefact.file.name or p.name in artefact.retired

@@ -12,7 +12,7 @@ from PIL import Image  # noqa: E402
 
 import hybridcodec  # noqa: E402
 from hybridcodec.cli import main  # noqa: E402
-from hybridcodec_learned import learned as learned_stage  # noqa: E402
+from hybridcodec_learned import weights  # noqa: E402
 from conftest import smooth_image  # noqa: E402
 
 
@@ -31,7 +31,7 @@ def test_train_writes_weights_and_a_record_and_repeats(tmp_path, photos, model):
             "--quiet", "--out", str(out)]
     assert main(args) == 0
     record = json.loads(out.with_suffix(".json").read_text())
-    assert record["model"] == model and record["steps"] == 3 and record["device"] == "cpu"
+    assert record["settings"]["model"] == model and record["artefact"] == model and record["steps"] == 3 and record["device"] == "cpu"
     assert record["command"] is None or record["command"].startswith("hybridcodec train transform")
     first = out.read_bytes()
     assert main(args) == 1  # an existing file is not replaced without --force
@@ -46,7 +46,7 @@ def test_trained_learned_weights_code_images(tmp_path, photos, monkeypatch):
     out = tmp_path / "learned.pt"
     main(["train", "transform", "--model", "learned", "--data", str(photos), "--steps", "2", "--quiet", "--out",
           str(out)])
-    monkeypatch.setattr(learned_stage, "weights_file", lambda: out)
+    monkeypatch.setenv("HYBRIDCODEC_WEIGHTS_LEARNED", str(out))
     img = smooth_image(40, 56, 3)
     data = hybridcodec.encode(img, pipeline="learned", quality=80)
     assert hybridcodec.decode(data).shape == img.shape
@@ -57,7 +57,7 @@ def test_trained_learned_weights_code_images(tmp_path, photos, monkeypatch):
 
 
 def test_shipped_weights_are_never_replaced_by_accident(tmp_path, photos, capsys):
-    shipped = learned_stage.weights_file()
+    shipped = weights.get("learned").path()
     before = shipped.read_bytes()
     assert main(["train", "transform", "--model", "learned", "--data", str(photos), "--steps", "1", "--quiet",
                  "--out", str(shipped), "--force"]) == 1

@@ -172,8 +172,11 @@ def environment() -> dict:
 
     from .. import __version__
 
+    from .._plugins import plugin_distributions
+
     versions = {"hybridcodec": __version__}
-    for dist in ("hybridcodec-learned", "numpy", "scipy", "numba", "pillow", "opencv-python-headless",
+    versions.update((name, v) for name, v in plugin_distributions() if name != "hybridcodec")
+    for dist in ("numpy", "scipy", "numba", "pillow", "opencv-python-headless",
                  "pywavelets", "torch", "pillow-heif", "imagecodecs", "scikit-image", "matplotlib"):
         try:
             versions[dist] = metadata.version(dist)

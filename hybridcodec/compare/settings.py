@@ -7,28 +7,17 @@ from dataclasses import asdict, dataclass, field
 from .codecs import DEFAULT_QUALITIES
 from .metrics import METRICS
 
-__all__ = ["CompareSettings", "settings_dict", "default_pipelines", "CLASSICAL", "LEARNED"]
+__all__ = ["CompareSettings", "settings_dict", "default_pipelines", "CLASSICAL"]
 
 CLASSICAL = ["baseline", "dct-arith", "wavelet"]
-# deep and mixed pipelines (plugin hybridcodec-learned, with torch): the learned transform
-# (its preset codes the latents with the classical arith), the learned post-filter on it, the
-# same latents coded by the learned hyperprior entropy model, the learned post-filter on the
-# classical wavelet, the seed paper's block autoencoder, and the wavelet with learned lifting
-# steps (without and with the post-filter)
-LEARNED = ["learned", "learned+cnn", "learned|rans", "wavelet+cnn", "dcnn", "lifting", "lifting+cnn"]
 
 
 def default_pipelines() -> list:
-    """The classical presets, and the learned and mixed pipelines when the learned
-    plugin and torch are installed."""
-    import importlib.util
+    """The core's presets, then the pipelines that installed plugins ask for
+    (:func:`hybridcodec.register_compare_default`)."""
+    from .._plugins import compare_defaults
 
-    from .._registry import available_stages
-
-    stages = set(available_stages())
-    if importlib.util.find_spec("torch") is None or not {"learned", "dcnn", "cnn"} <= stages:
-        return list(CLASSICAL)
-    return CLASSICAL + [p for p in LEARNED if "lifting" in stages or not p.startswith("lifting")]
+    return CLASSICAL + [p for p in compare_defaults() if p not in CLASSICAL]
 
 
 @dataclass

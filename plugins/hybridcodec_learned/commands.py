@@ -13,8 +13,10 @@ def register(sub) -> None:
     tsub = p.add_subparsers(dest="what", required=True)
     t = tsub.add_parser("postfilter", help="the CNN post-filter of a transform family")
     t.add_argument("--data", required=True, help="folder of training photos")
-    t.add_argument("--preset", required=True, choices=["baseline", "dct-arith", "wavelet", "learned", "lifting"],
-                   help="compress training crops with this preset (its family's weights are written)")
+    t.add_argument("--preset", required=True,
+                   help="compress training crops with this preset (its family's weights are written; any preset "
+                        "whose transform family has post-filter weights: baseline, dct-arith, wavelet, learned, "
+                        "lifting, and those plugins register)")
     t.add_argument("--steps", type=int, default=6000, help="optimizer steps (default 6000)")
     t.add_argument("--hours", type=float, help="stop after this much training time")
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
@@ -30,9 +32,9 @@ def register(sub) -> None:
     t.add_argument("--threads", type=int, help="torch threads (a run repeats bit for bit at a fixed count)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=_train_postfilter)
-    t = tsub.add_parser("transform", help="a learned transform with its entropy model (stages learned, dcnn, lifting, "
-                        "lifting-joint)")
-    t.add_argument("--model", required=True, choices=["learned", "dcnn", "lifting", "lifting-joint"],
+    t = tsub.add_parser("transform", help="a learned transform with its entropy model (--model learned, dcnn, "
+                        "lifting, lifting-joint, or one a plugin registers)")
+    t.add_argument("--model", required=True,
                    help="which stage's weights to train (lifting-joint: the lifting steps and the ctxrans model "
                         "together; writes ctxrans-STEM.npz beside the weights)")
     t.add_argument("--data", required=True, help="folder of training photos (never the test set)")
@@ -50,8 +52,8 @@ def register(sub) -> None:
     t.set_defaults(func=_train_transform)
     t = tsub.add_parser("entropy", help="the ctxrans context model (counts and fits; numpy only, minutes)")
     t.add_argument("--data", required=True, help="folder of training photos (never the test set)")
-    t.add_argument("--transform", default="dwt", choices=["dwt", "lifting", "lifting-joint"],
-                   help="whose quantized coefficients to fit on (default dwt: plain CDF 9/7)")
+    t.add_argument("--transform", default="dwt",
+                   help="the transform stage whose quantized coefficients to fit on (default dwt: plain CDF 9/7)")
     t.add_argument("--out", help="model file (default: trained-weights/ctxrans.npz here)")
     t.add_argument("--limit", type=int, help="use only the first N photos (sorted by path)")
     t.add_argument("--force", action="store_true", help="replace an existing --out file")
@@ -64,7 +66,7 @@ def _train_postfilter(args) -> int:
     from hybridcodec import CodecError
 
     try:
-        from .train import train_postfilter
+        from .training.postfilter import train_postfilter
     except ImportError as exc:
         raise CodecError(f"training needs torch ({exc}); install torch's CPU build: pip install torch==2.13.0") from None
 
@@ -79,7 +81,7 @@ def _train_transform(args) -> int:
     from hybridcodec import CodecError
 
     try:
-        from .train_transform import train_transform
+        from .training.transform import train_transform
     except ImportError as exc:
         raise CodecError(f"training needs torch ({exc}); install torch's CPU build: pip install torch==2.13.0") from None
 
@@ -90,7 +92,7 @@ def _train_transform(args) -> int:
 
 
 def _train_entropy(args) -> int:
-    from .train_entropy import train_entropy
+    from .training.entropy import train_entropy
 
     train_entropy(args.data, args.transform, out=args.out, force=args.force, replace_shipped=args.replace_shipped,
                   limit=args.limit)

@@ -2,64 +2,48 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 
 from hybridcodec import CodecError, Param, Stage, register_stage
 
+from .. import weights
+
 # torch is imported when the network first runs, not with the stage: parsing a spec
 # that names cnn (or refusing one that names it 250 times) must not cost torch's import
 
-__all__ = ["CNNPostFilter", "weights_path", "load_weights", "apply_filter"]
+__all__ = ["CNNPostFilter", "apply_filter", "families", "family_artefact", "register_postfilter_family"]
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-FAMILIES = ("dct", "dwt", "learned", "lifting")
 _STRIP = 512  # rows filtered at a time, so memory stays bounded on large images
 _MARGIN = 32  # rows of context above and below a strip (the network sees 34 pixels)
 
 
-def weights_path(family: str) -> Path:
-    """The shipped ``postfilter-FAMILY.pt``, or the file ``HYBRIDCODEC_POSTFILTER_FAMILY``
-    names (``HYBRIDCODEC_POSTFILTER_LIFTING``, ...: to measure a rerun of the training
-    without touching the shipped file; files record which weights made them)."""
-    name = f"HYBRIDCODEC_POSTFILTER_{family.upper()}"
-    other = os.environ.get(name)
-    if other and not Path(other).is_file():
-        raise CodecError(f"{name} names {other}, which is not a file; unset it to use the shipped weights")
-    return Path(other) if other else WEIGHTS_DIR / f"postfilter-{family}.pt"
+def families() -> tuple:
+    """The transform families that have post-filter weights (shipped or registered)."""
+    return tuple(a.family for a in weights.artefacts("postfilter"))
 
 
-# Weights shipped before and since replaced: decoding only, for the files made with them
-# (a file names its weights by their sha256; the encoder always uses weights_path's).
-RETIRED = ("postfilter-lifting-20261127.pt",)
+def family_artefact(family: str) -> weights.Artefact:
+    """The post-filter weights of a transform family; CodecError naming the others."""
+    found = weights.artefacts("postfilter", family) if family else []
+    if not found:
+        names = families()
+        raise CodecError(f"cnn has no weights for transform family {family or 'none'!r} (it has weights "
+                         f"for {', '.join(names)}); name one, as in cnn(weights={names[-1]}), train "
+                         "them with `hybridcodec train postfilter`, or drop +cnn from the pipeline")
+    return found[-1]
 
 
-@lru_cache(maxsize=8)
-def load_weights(path: str):
-    """The network stored at ``path`` (torch's weights-only loader: no pickle code
-    runs) and the sha256 of the file."""
-    p = Path(path)
-    if not p.exists():
-        raise CodecError(f"cnn weights {p} are missing; train them with "
-                         f"`hybridcodec train postfilter` or reinstall hybridcodec-learned")
-    try:
-        import torch
-    except ImportError:
-        raise CodecError("the cnn stage needs torch, which is not installed; install torch's CPU build: "
-                         "pip install torch==2.13.0") from None
-
-    from .model import PostFilterNet
-
-    blob = p.read_bytes()
-    state = torch.load(p, map_location="cpu", weights_only=True)
-    net = PostFilterNet(int(state["channels"]), int(state["layers"]))
-    net.load_state_dict(state["state_dict"])
-    net.eval().to(memory_format=torch.channels_last)
-    return net, hashlib.sha256(blob).digest()
+def register_postfilter_family(family: str, folder=None, preset: str = "") -> weights.Artefact:
+    """Give transform family ``family`` post-filter weights: the file
+    ``FOLDER/postfilter-FAMILY.pt`` (shipped folder when None), trained by
+    ``hybridcodec train postfilter --preset PRESET``.  A stage whose ``family`` is this
+    one then works with ``+cnn``."""
+    if not family or not family.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"a post-filter family needs a name of letters, digits, '-' and '_'; got {family!r}")
+    return weights.register(weights.Artefact(
+        f"postfilter-{family}", format="postfilter", label="cnn weights", family=family, digest=_DIGEST,
+        read_digests=(8, 32), folder=folder, preset=preset,
+        train=f"hybridcodec train postfilter --preset {preset or 'PRESET'}"))
 
 
 def apply_filter(net, image: np.ndarray, quality: float, shift: float = 0.0, views: int = 0) -> np.ndarray:
@@ -80,7 +64,7 @@ def apply_filter(net, image: np.ndarray, quality: float, shift: float = 0.0, vie
 def _filter(net, image: np.ndarray, quality: float, shift: float) -> np.ndarray:
     import torch
 
-    from .model import strength
+    from ..nets.postfilter import strength
 
     with torch.no_grad():
         h = image.shape[0]
@@ -109,30 +93,29 @@ class CNNPostFilter(Stage):
     name = "cnn"
     kind = "postfilter"
     doc = "learned residual CNN post-filter (one weight file per transform family)"
-    params = (Param("weights", str, "auto", "weight family; auto = the pipeline's transform family",
-                    choices=("auto",) + FAMILIES),)
+    params = (Param("weights", str, "auto", "weight family: auto = the pipeline's transform family, or a "
+                    "family that has post-filter weights (hybridcodec stages lists them)"),)
 
-    def _family(self, ctx) -> str:
-        family = ctx.family if self.weights == "auto" else self.weights
-        if family not in FAMILIES:
-            raise CodecError(f"cnn has no weights for transform family {family or 'none'!r} (it has weights "
-                             f"for {', '.join(FAMILIES)}); name one, as in cnn(weights={FAMILIES[-1]}), train "
-                             "them with `hybridcodec train postfilter`, or drop +cnn from the pipeline")
-        return family
+    def check(self) -> None:
+        if self.weights != "auto":
+            family_artefact(self.weights)
+
+    def _artefact(self, ctx) -> weights.Artefact:
+        return family_artefact(ctx.family if self.weights == "auto" else self.weights)
 
     def encode(self, original, decoded, ctx):
-        family = self._family(ctx)
-        net, digest = load_weights(str(weights_path(family)))
+        art = self._artefact(ctx)
+        net, digest, _ = art.load()
         best = (np.inf, bytes(9), 0, 0)
         if decoded.shape[2] == 3:
             error = original.astype(np.float32) - decoded
             best = self._search(net, decoded, original, error, ctx)
-            for older in (WEIGHTS_DIR / r for r in RETIRED if r.startswith(f"postfilter-{family}-")):
+            for older in art.retired_paths():
                 if any(best[1]) or not older.exists():
                     break
                 # the family's weights leave the filter off: its retired ones (which every decoder
                 # has) may not (on scikit-image photos at q3, today's lifting weights helped 2 of 5)
-                other, other_digest = load_weights(str(older))
+                other, other_digest, _ = weights.load_file(art.format, str(older), art.label)
                 tried = self._search(other, decoded, original, error, ctx)
                 if any(tried[1]):
                     best, digest = tried, other_digest
@@ -188,18 +171,9 @@ class CNNPostFilter(Stage):
         mix, shift, views, digest = _parse_side(side[0])
         if views >= 1 << len(VIEWS):
             raise CodecError(f"corrupt .hcx file: bad cnn side data (views {views})")
-        path = weights_path(self._family(ctx))
-        net, have = load_weights(str(path))
-        if have[: len(digest)] != digest:  # another family's weights (lifting used the dwt ones) or retired ones?
-            other = [p for p in [weights_path(f) for f in FAMILIES] + [WEIGHTS_DIR / r for r in RETIRED]
-                     if p.exists() and load_weights(str(p))[1][: len(digest)] == digest]
-            if other:
-                path = other[0]
-                net, have = load_weights(str(path))
-        if have[: len(digest)] != digest:
-            raise CodecError(f"this file was made with cnn weights sha256 {digest.hex()[:16]}..., but the "
-                             f"installed {path.name} is {have.hex()[:16]}...; install the hybridcodec-learned "
-                             "version that made the file")
+        art = self._artefact(ctx)
+        # another family's weights (lifting files once used the dwt ones) or retired ones are found too
+        net = art.find(digest, also=[a for a in weights.artefacts("postfilter") if a is not art]).obj
         if not any(mix) or image.shape[2] != 3:
             return image
         return _blend(image, apply_filter(net, image, ctx.quality, shift / _SHIFT_ONE, views) - image, mix)

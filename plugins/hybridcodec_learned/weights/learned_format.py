@@ -10,25 +10,21 @@ machines).  Loaded with torch's weights-only loader: no pickle code runs.
 
 from __future__ import annotations
 
-import hashlib
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 
 from hybridcodec import CodecError, SymbolTables
 
-__all__ = ["export", "load", "LearnedWeights", "FORMAT"]
+__all__ = ["pack", "read", "LearnedWeights", "FORMAT"]
 
 FORMAT = "hybridcodec-learned/1"
 _FLOAT_PARTS = ("analysis", "gdn", "a_res", "s_res", "igdn", "synthesis", "h_a")
 
 
-def export(net) -> dict:
+def pack(net) -> dict:
     """The weight file's contents for a trained :class:`LearnedCodecNet`."""
     import torch
 
-    from .integer_net import IntegerNet
+    from ..nets.integer import IntegerNet
 
     net = net.eval()
     state = {k: v.detach().clone().float() for k, v in net.state_dict().items() if k.split(".")[0] in _FLOAT_PARTS}
@@ -50,11 +46,11 @@ def export(net) -> dict:
 
 class LearnedWeights:
     """A loaded weight file: ``net`` (float parts, eval mode), ``h_s`` (IntegerNet),
-    ``z_tables`` / ``y_tables`` (SymbolTables), ``y_scales`` (float64), ``digest`` (sha256)."""
+    ``z_tables`` / ``y_tables`` (SymbolTables), ``y_scales`` (float64)."""
 
-    def __init__(self, blob: dict, digest: bytes):
-        from .integer_net import IntegerNet
-        from .transform_net import LearnedCodecNet
+    def __init__(self, blob: dict):
+        from ..nets.integer import IntegerNet
+        from ..nets.learned import LearnedCodecNet
 
         if blob.get("format") != FORMAT:
             raise CodecError(f"not a {FORMAT} weight file (format {blob.get('format')!r})")
@@ -70,23 +66,9 @@ class LearnedWeights:
         self.y_scales = blob["y_scales"].double().numpy()
         self.y_thresholds = blob["y_thresholds"].numpy().astype(np.int64)
         self.m, self.nz = int(blob["m"]), int(blob["nz"])
-        self.digest = digest
 
 
-@lru_cache(maxsize=4)
-def load(path: str) -> LearnedWeights:
-    p = Path(path)
-    if not p.exists():
-        raise CodecError(f"learned weights {p} are missing; train them with `hybridcodec train transform "
-                         "--model learned` or reinstall hybridcodec-learned")
-    try:
-        import torch
-    except ImportError:
-        raise CodecError("the learned stage needs torch, which is not installed; install torch's CPU build: "
-                         "pip install torch==2.13.0") from None
-    blob = p.read_bytes()
-    try:
-        data = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a damaged or foreign file
-        raise CodecError(f"cannot read learned weights {p}: {exc}") from None
-    return LearnedWeights(data, hashlib.sha256(blob).digest())
+def read(path) -> LearnedWeights:
+    from .formats import read_torch
+
+    return LearnedWeights(read_torch(path))

@@ -7,17 +7,12 @@ memory; a fixed seed and thread count make a run repeat bit for bit (the record 
 a fingerprint of the weights every 500 steps to check a rerun against).  A checkpoint
 is written every few minutes and ``--resume`` continues from it; snapshots of the
 weights at the times in ``SNAPSHOT_MINUTES`` let the RD-versus-training-time curve be
-measured with the real codec afterwards (``benchmarks/rd_hours.py``).
+measured with the real codec afterwards (``python benchmarks/suite.py hours FILES``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import shlex
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +20,11 @@ import torch
 from PIL import Image
 
 from hybridcodec import CodecError
-from hybridcodec._files import write_atomic
 
-from . import transform_models as models
-from .train import _save, check_target, checkpoint, fingerprint, machine, torch_threads, training_files_and_target
+from .. import weights
+from . import models
+from .common import check_target, command_line, machine, torch_threads, training_files_and_target, write_record
+from .loop import Run, cosine
 
 __all__ = ["train_transform", "SNAPSHOT_MINUTES"]
 
@@ -87,7 +83,7 @@ def train_transform(model: str, data: str, steps: int, hours: float | None = Non
 
 
 def _train(spec, files, target, extra, steps, hours, resume, seed, device, progress, say):
-    ckpt, snaps = target.with_suffix(".ckpt"), target.parent / (target.stem + "-snapshots")
+    snaps = target.parent / (target.stem + "-snapshots")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     crops = _Crops(files, spec.crop, rng)
@@ -95,80 +91,44 @@ def _train(spec, files, target, extra, steps, hours, resume, seed, device, progr
     spec.init(net, crops.batch(32))
     net.to(device)  # before the optimizer, so that a resumed optimizer state lands on the device too
     opt = torch.optim.Adam(spec.groups(net))
-    peaks = [g["lr"] for g in opt.param_groups]
-    step, spent, prints, history = 0, 0.0, {}, []
-    if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)  # our own checkpoint
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
-        step, spent, prints = state["step"], state["seconds"], state["fingerprints"]
-        history = state.get("history", [])
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        say(f"resuming at step {step} ({spent / 60:.1f} min trained)")
-    budget = hours * 3600 if hours else float("inf")
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    run = Run(net, opt, target, steps, hours, rng, progress, say)
+    run.resume(resume)
+    done_snaps = {m for m in SNAPSHOT_MINUTES if m * 60 <= run.spent}
 
-        bar = tqdm(total=steps, initial=step, unit="step", desc=f"train {target.name}", dynamic_ncols=True)
-    start, last_ckpt, avg = time.perf_counter() - spent, time.perf_counter(), None
-    done_snaps = {m for m in SNAPSHOT_MINUTES if m * 60 <= spent}
-    net.train()
-    while step < steps and time.perf_counter() - start < budget:
-        ramp = min(1.0, (step + 1) / WARMUP) * 0.5 * (1 + math.cos(math.pi * step / steps))
-        for group, peak in zip(opt.param_groups, peaks):
-            group["lr"] = peak * ramp
+    def train_step():
         x = crops.batch(spec.batch).to(device)
         log2_step = spec.steps(torch.rand(len(x))).to(device)
         loss, bpp, psnr = spec.loss(net, x, log2_step)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        step += 1
-        now = np.array([loss.item(), bpp, psnr])
-        avg = now if avg is None else 0.99 * avg + 0.01 * now
-        if step % 500 == 0:
-            prints[str(step)] = fingerprint(net)
-            history.append([step, round(time.perf_counter() - start, 1), *np.round(avg, 4).tolist()])
-        if bar is not None:
-            bar.update()
-            bar.set_postfix(loss=f"{avg[0]:.3f}", bpp=f"{avg[1]:.3f}", psnr=f"{avg[2]:.2f}")
-        elapsed = time.perf_counter() - start
+        return {"loss": loss.item(), "bpp": bpp, "psnr": psnr}
+
+    def after_step(step, elapsed):
         for m in SNAPSHOT_MINUTES:
             if m not in done_snaps and elapsed >= m * 60:
                 snaps.mkdir(exist_ok=True)
-                _save(snaps / f"{target.stem}-{m}min.pt", spec.export(net))
+                weights.formats.save_torch(snaps / f"{target.stem}-{m}min.pt", spec.export(net))
                 done_snaps.add(m)
-        if time.perf_counter() - last_ckpt > 300:
-            checkpoint(ckpt, net, opt, step, elapsed, rng, prints, history=history)
-            last_ckpt = time.perf_counter()
-    if bar is not None:
-        bar.close()
-    seconds = time.perf_counter() - start
-    checkpoint(ckpt, net, opt, step, seconds, rng, prints, history=history)
-    net.to("cpu")
-    _save(target, spec.export(net))
-    if extra is not None:
-        write_atomic(extra, spec.companion(net))
-    record = {
-        "file": target.name,
-        "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
-        "command": "hybridcodec train transform " + " ".join(shlex.quote(a) for a in sys.argv[3:])
-        if sys.argv[1:3] == ["train", "transform"] else None,
-        "model": spec.name, "steps": step, "planned_steps": steps, "seed": seed, "batch": spec.batch,
-        "crop": spec.crop, "learning_rates": peaks, "training_seconds": round(seconds, 1),
-        "device": device if device == "cpu" else torch.cuda.get_device_name(),
-        "machine": machine(),
-        "fingerprints": prints, "history (step, seconds, loss, bpp, psnr; running means)": history,
-    }
-    if extra is not None:  # each file has its record, and each names the other
-        own = {"file": extra.name, "sha256": hashlib.sha256(extra.read_bytes()).hexdigest()}
-        other = {k: record[k] for k in ("command", "steps", "seed", "training_seconds", "device", "machine")}
-        other = {**own, "trained_with": {"file": target.name, "sha256": record["sha256"]}, **other}
-        write_atomic(extra.with_suffix(".json"), (json.dumps(other, indent=1) + "\n").encode())
-        record["trained_with"] = own
-    write_atomic(target.with_suffix(".json"), (json.dumps(record, indent=1) + "\n").encode())
-    say(f"wrote {target} after {step} steps, {seconds / 60:.1f} min")
-    return target
 
+    run.run(train_step, lambda step: cosine(step, steps, WARMUP), after_step)
+    net.to("cpu")
+    weights.formats.save_torch(target, spec.export(net))
+    trained = dict(command=command_line("train", "transform"), steps=run.step, seed=seed,
+                   training_seconds=round(run.seconds, 1),
+                   device=device if device == "cpu" else torch.cuda.get_device_name(), machine=machine())
+    own = None
+    if extra is not None:  # each file has its record, and each names the other
+        weights.save("ctxrans", extra, spec.companion(net))
+        own = write_record(extra, f"ctxrans-{spec.name}", "ctxrans", trained_with={"file": target.name}, **trained)
+    record = write_record(target, spec.name, spec.format, fingerprints=run.prints, history=run.history,
+                          trained_with=None if own is None else {"file": own["file"], "sha256": own["sha256"]},
+                          settings={"model": spec.name, "planned_steps": steps, "batch": spec.batch, "crop": spec.crop,
+                                    "learning_rates": run.peaks,
+                                    "history columns": ["step", "seconds", "loss", "bpp", "psnr (running means)"]},
+                          **trained)
+    if own is not None:  # the companion's record names the weights' sha256 too
+        write_record(extra, f"ctxrans-{spec.name}", "ctxrans", trained_with={"file": target.name, "sha256": record["sha256"]},
+                     **trained)
+    say(f"wrote {target} after {run.step} steps, {run.seconds / 60:.1f} min")
+    return target

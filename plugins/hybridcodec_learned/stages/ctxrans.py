@@ -31,26 +31,19 @@ RDOQ with the model's own rates, as ``arith`` does with its adaptive ones.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from hybridcodec import CodecError, Stage, SymbolTables, TruncatedError, register_stage
-from hybridcodec._bands import bands_needed, check_coded, coding_order, flatten, plane_starts
-from hybridcodec.entropy import rans
+from hybridcodec import CodecError, Stage, TruncatedError, register_stage
+from hybridcodec.plugin import bands_needed, check_coded, coding_order, flatten, plane_starts, rans
 
-from ._contexts import CELLS, CLASSES, band_contexts, checker, coded_cells, map_axis, second_cells
+from .. import weights
+from ..entropy.contexts import band_contexts, checker, coded_cells, second_cells
+from ..entropy.laplace import costs
 
-__all__ = ["ContextRans", "Model", "load_model", "model_file", "band_contexts", "coded_cells", "map_axis", "CELLS",
-           "CLASSES"]
+__all__ = ["ContextRans", "model_artefact"]
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-FORMAT = "hybridcodec-ctxrans/1"
-_DIGEST = 8
 # slack for the size check of a stream against the symbols it must hold (each costs at
 # least the model's min_bits; the final state's 32 bits carry 16 of information)
 _STATE_BITS = 64
@@ -59,49 +52,13 @@ _ERRORS = {rans.ERR_TRUNCATED: "the stream ends early", rans.ERR_RANGE: "a value
            rans.ERR_CORRUPT: "data that does not end where the coded symbols do"}
 
 
-def model_file(family: str = "") -> Path:
-    """The model for the coefficients of a transform family: the file
-    ``HYBRIDCODEC_CTXRANS_MODEL`` names; else ``ctxrans-FAMILY.npz`` where one is shipped
-    (trained jointly with that transform: ``train transform --model lifting-joint``); else
-    ``ctxrans.npz`` (fitted on CDF 9/7's).  The family comes from the file's spec, so the
-    decoder picks the encoder's model."""
-    other = os.environ.get("HYBRIDCODEC_CTXRANS_MODEL")
-    if other:
-        return Path(other)
-    own = WEIGHTS_DIR / f"ctxrans-{family}.npz"
-    return own if family and own.is_file() else WEIGHTS_DIR / "ctxrans.npz"
-
-
-class Model:
-    """A trained context model: integer tables and the (class, pass, cell) -> table map."""
-
-    def __init__(self, tables: SymbolTables, index: np.ndarray, digest: bytes):
-        self.tables, self.index, self.digest = tables, index, digest
-        # the fewest bits any symbol can cost (its table's most probable symbol): a stream
-        # of n symbols holds at least n times this, less the coder's final state
-        steps = [int(np.diff(c[:n]).max()) for c, n in zip(tables.cdfs, tables.lengths)]
-        self.min_bits = -math.log2(max(steps) / 2.0**rans.PRECISION)
-
-
-@lru_cache(maxsize=4)
-def load_model(path: str) -> Model:
-    """Read a ``ctxrans.npz`` (numpy arrays only, no pickle)."""
-    p = Path(path)
-    if not p.exists():
-        raise CodecError(f"ctxrans model {p} is missing; train it with `hybridcodec train entropy` "
-                         "or reinstall hybridcodec-learned")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            if str(z["format"]) != FORMAT:
-                raise ValueError(f"format {z['format']!s}, expected {FORMAT}")
-            tables = SymbolTables(z["cdfs"], z["lengths"], z["offsets"])
-            index = np.ascontiguousarray(z["index"], np.int32)
-        if index.shape != (CLASSES, 2, CELLS) or index.min() < 0 or index.max() >= len(tables.lengths):
-            raise ValueError("bad context map")
-    except Exception as exc:  # not a model file: say which and why
-        raise CodecError(f"cannot read ctxrans model {p}: {exc}") from None
-    index.setflags(write=False)
-    return Model(tables, index, hashlib.sha256(p.read_bytes()).digest())
+def model_artefact(family: str = "") -> weights.Artefact:
+    """The model for the coefficients of a transform family: the family's own where its
+    file is there (``ctxrans-lifting-joint``, trained jointly with that transform: ``train
+    transform --model lifting-joint``), else ``ctxrans`` (fitted on CDF 9/7's).  The
+    family comes from the file's spec, so the decoder picks the encoder's model."""
+    own = [a for a in weights.artefacts("ctxrans", family) if family and a.path().is_file()]
+    return own[-1] if own else weights.get("ctxrans")
 
 
 def _residual(v: np.ndarray) -> np.ndarray:
@@ -115,23 +72,6 @@ def _unresidual(r: np.ndarray) -> np.ndarray:
     r = r.astype(np.int64)
     r[:, 0] = np.cumsum(r[:, 0])
     return np.cumsum(r, axis=1)
-
-
-@lru_cache(maxsize=4)
-def _costs(tables: SymbolTables, vmax: int = 4096) -> np.ndarray:
-    """Bits of |value| 0..vmax-1 under each table (escapes at their real cost)."""
-    out = np.zeros((len(tables.lengths), vmax))
-    v = np.arange(vmax)
-    for t, (n, off) in enumerate(zip(tables.lengths, tables.offsets)):
-        freq = np.diff(tables.cdfs[t, :n].astype(np.int64))
-        k = v - off
-        inside = k < n - 2
-        bits = np.where(inside, -np.log2(freq[np.minimum(k, n - 3)] / 65536.0), 0.0)
-        raw = 2 * np.maximum(k - (n - 2), 0)
-        chunks = np.ceil(np.log2(raw + 1) / 4)
-        esc = -np.log2(freq[n - 2] / 65536.0) + 4 * (1 + chunks)
-        out[t] = np.where(inside, bits, esc)
-    return out
 
 
 # RDOQ's lam = MU * ln 2 / 6, as arith's (hybridcodec.entropy.rdoq).  Measured with
@@ -186,9 +126,10 @@ class ContextRans(Stage):
         return planes
 
     def encode(self, planes, layout, ctx) -> bytes:
-        model = load_model(str(model_file(ctx.family)))
+        art = model_artefact(ctx.family)
+        model, digest, _ = art.load()
         flat, starts = flatten(planes, layout, np.int64), plane_starts(layout)
-        cost = _costs(model.tables)
+        cost = costs(model.tables)
         soft = ctx.soft  # (planes with soft values, reconstruction shift, fineness) or None
         got, syms, idxs, picks, groups = {}, [], [], [], {}
         for pi, _, b in coding_order(layout):
@@ -219,7 +160,7 @@ class ContextRans(Stage):
                 for k in (m, m + 1):
                     idxs[k] = np.clip(idxs[k] + _SHIFTS[best], 0, last).astype(np.int32)
         packed = bytes((shifts[k] << 4) | (shifts[k + 1] if k + 1 < len(shifts) else 0) for k in range(0, len(shifts), 2))
-        ctx.emit(self.index, model.digest[:_DIGEST] + bytes(picks) + packed)
+        ctx.emit(self.index, digest[: art.digest] + bytes(picks) + packed)
         sym = np.concatenate(syms + [np.zeros(0, np.int64)])
         try:
             return rans.encode(sym, np.concatenate(idxs + [np.zeros(0, np.int32)]), model.tables)
@@ -227,19 +168,16 @@ class ContextRans(Stage):
             raise CodecError(f"ctxrans: {exc}") from None
 
     def decode(self, payload, layout, ctx):
-        model = load_model(str(model_file(ctx.family)))
+        art = model_artefact(ctx.family)
         order = coding_order(layout)
         n_pred = sum(b.predict for _, _, b in order)
         groups = list(dict.fromkeys((pi, b.order) for pi, _, b in order if not b.predict))
         side = ctx.take(self.index)
-        if len(side) != 1 or len(side[0]) != _DIGEST + n_pred + (len(groups) + 1) // 2:
+        if len(side) != 1 or len(side[0]) != art.digest + n_pred + (len(groups) + 1) // 2:
             raise CodecError("corrupt .hcx file: bad ctxrans side data")
-        if side[0][:_DIGEST] != model.digest[:_DIGEST]:
-            raise CodecError(f"this file was made with ctxrans model sha256 {side[0][:_DIGEST].hex()}..., but the "
-                             f"installed {model_file(ctx.family).name} is {model.digest.hex()[:16]}...; install the "
-                             "hybridcodec-learned version that made the file")
-        picks = list(side[0][_DIGEST : _DIGEST + n_pred])
-        nibbles = [n for byte in side[0][_DIGEST + n_pred :] for n in (byte >> 4, byte & 15)]
+        model = art.find(side[0][: art.digest]).obj
+        picks = list(side[0][art.digest : art.digest + n_pred])
+        nibbles = [n for byte in side[0][art.digest + n_pred :] for n in (byte >> 4, byte & 15)]
         shift = {g: _SHIFTS[n] for g, n in zip(groups, nibbles)}
         last = len(model.tables.lengths) - 1
         if any(t >= len(model.tables.lengths) for t in picks):

@@ -18,10 +18,7 @@ refuses other weights.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -29,48 +26,15 @@ from hybridcodec import CodecError, Param, PlaneInfo, Stage, register_stage
 from hybridcodec.stages.dwt import wavelet_bands
 from hybridcodec.wavelets.subbands import WaveletPlan, auto_levels
 
+from .. import weights
 from ._pixels import MAX_PIXELS
 
-__all__ = ["LearnedLifting", "JointLifting", "weights_file", "load_weights"]
+__all__ = ["LearnedLifting", "JointLifting"]
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # bytes of the weights' sha256 a file keeps: 32 were 1 % of a 0.06 bpp Kodak file; older
-# files hold 8 (still read); 4 now, as cnn keeps (wrong weights pass 1 time in 2^32)
-_DIGEST = 4
-_DIGEST_LENGTHS = (_DIGEST, 8)
-# replaced weights (``NAME-YYYYMMDD.pt``), shipped on so that the files made with them decode
-RETIRED: tuple[str, ...] = ("lifting-20261127.pt",)  # 5000 steps, in files of 2026-11-27 and before
-
-
-def weights_file(name: str = "lifting") -> Path:
-    """The shipped ``NAME.pt`` (``lifting``, ``lifting-joint``), or the file
-    ``HYBRIDCODEC_LIFTING_WEIGHTS`` (``HYBRIDCODEC_LIFTING_JOINT_WEIGHTS``) names (to
-    measure a rerun of the training or a snapshot; files record which weights made them)."""
-    other = os.environ.get(f"HYBRIDCODEC_{name.upper().replace('-', '_')}_WEIGHTS")
-    return Path(other) if other else WEIGHTS_DIR / f"{name}.pt"
-
-
-@lru_cache(maxsize=4)
-def load_weights(path: str, model: str = "lifting"):
-    """(network, sha256) of a lifting weight file, read without pickle."""
-    p = Path(path)
-    if not p.exists():
-        raise CodecError(f"{model} weights {p} are missing; train them with "
-                         f"`hybridcodec train transform --model {model}` or reinstall hybridcodec-learned")
-    try:
-        import torch
-    except ImportError:
-        raise CodecError("the lifting stage needs torch; install torch's CPU build: pip install torch==2.13.0") from None
-    from .lifting_net import LiftingNet
-
-    try:
-        blob = torch.load(p, map_location="cpu", weights_only=True)
-        net = LiftingNet(int(blob["channels"]))
-        net.load_state_dict(blob["state_dict"])
-    except Exception as exc:  # not a lifting weight file: say which and why
-        raise CodecError(f"cannot read lifting weights {p}: {exc}") from None
-    net.eval()
-    return net, hashlib.sha256(p.read_bytes()).digest()
+# files hold 8 (still read); 4 now, as cnn keeps (wrong weights pass 1 time in 2^32).
+# The artefacts (weights.shipped) say so, and name the retired weights (NAME-YYYYMMDD.pt)
+# shipped on so that the files made with them decode.
 
 
 @register_stage
@@ -99,9 +63,10 @@ class LearnedLifting(Stage):
     def encode(self, planes, layout, ctx):
         import torch
 
-        from .lifting_net import analyze
+        from ..nets.lifting import analyze
 
-        net, digest = load_weights(str(weights_file(self.name)), self.name)
+        art = weights.get(self.name)
+        net, digest, _ = art.load()
         scale = np.float32(ctx.sample_scale)  # the network sees the 8-bit scale
         out = []
         with torch.no_grad():
@@ -109,27 +74,19 @@ class LearnedLifting(Stage):
                 x = torch.from_numpy(np.ascontiguousarray(p, np.float32) / scale)[None, None]
                 bands = analyze(x, net, plan.levels)
                 out.append(np.concatenate([b.reshape(-1).numpy() for b in bands]) * scale)
-        ctx.emit(self.index, digest[:_DIGEST])
+        ctx.emit(self.index, digest[: art.digest])
         return out
 
     def decode(self, planes, layout, ctx):
         import torch
 
-        from .lifting_net import synthesize
+        from ..nets.lifting import synthesize
 
-        net, digest = load_weights(str(weights_file(self.name)), self.name)
+        art = weights.get(self.name)
         side = ctx.take(self.index)
-        if len(side) != 1 or len(side[0]) not in _DIGEST_LENGTHS:
+        if len(side) != 1 or len(side[0]) not in art.digest_lengths:
             raise CodecError(f"corrupt .hcx file: bad {self.name} side data")
-        if side[0] != digest[: len(side[0])]:  # the weights of an older version of the plugin?
-            older = [WEIGHTS_DIR / r for r in RETIRED if r.startswith(f"{self.name}-2")]
-            older = [p for p in older if p.exists() and load_weights(str(p), self.name)[1][: len(side[0])] == side[0]]
-            if older:
-                net, digest = load_weights(str(older[0]), self.name)
-        if side[0] != digest[: len(side[0])]:
-            raise CodecError(f"this file was made with {self.name} weights sha256 {side[0].hex()[:16]}..., but the "
-                             f"installed {weights_file(self.name).name} is {digest.hex()[:16]}...; install the "
-                             "hybridcodec-learned version that made the file")
+        net = art.find(side[0]).obj  # today's weights, or retired ones the file names
         r = ctx.reduce_levels
         scale = np.float32(ctx.sample_scale)
         out = []

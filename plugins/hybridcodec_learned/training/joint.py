@@ -1,10 +1,10 @@
 """The learned lifting trained together with its entropy model (``train transform
---model lifting-joint``): the lifting steps of :mod:`.lifting_net` and the ``ctxrans``
+--model lifting-joint``): the lifting steps of :mod:`..nets.lifting` and the ``ctxrans``
 context model's Laplace scales, one rate-distortion loss for both.
 
 The rate is what ``ctxrans`` would spend: every detail coefficient gets the scale of its
 (class, pass, context cell), the cells computed exactly as the stage computes them
-(:func:`torch_cells` is tested against :func:`.ctxrans.coded_cells`) from the
+(:func:`torch_cells` is tested against :func:`..entropy.contexts.coded_cells`) from the
 dead-zone indices of the coefficients it may see.  Each coefficient is charged
 ``-log2`` of its dead-zone index's discretized Laplace likelihood (``P(|q| +- 1/2)``):
 the value the codec would spend, whose gradient fits the scales (the entropy model)
@@ -13,7 +13,7 @@ index (the coefficient in quantizer steps, less the dead zone's offset, plus uni
 noise) under the same scales, so it learns what the model charges.  The low band
 (coded as differences by ``ctxrans``) is charged its differences under one learned
 scale per plane role.  The distortion and the weighing of the two are
-:func:`.lifting_net.rd_loss`'s.
+:func:`.lifting_loss.rd_loss`'s.
 
 Exporting keeps what the codec reads: the lifting steps (a ``lifting.pt``-format file
 for the ``lifting-joint`` stage) and, as CompressAI's ``update()`` does, integer tables
@@ -33,10 +33,11 @@ from torch.nn import functional as F
 from hybridcodec.stages.dwt import wavelet_bands
 from hybridcodec.wavelets.subbands import WaveletPlan, band_gains
 
-from . import ctxrans as cr
-from ._contexts import CELLS, EDGES, map_axis
-from . import lifting_net as ln
-from .train_entropy import laplace_tables, model_bytes, table_scales
+from .. import weights
+from ..entropy.contexts import CELLS, EDGES, map_axis
+from ..entropy.laplace import laplace_tables, table_scales
+from ..nets import lifting as ln
+from . import lifting_loss as ll
 
 __all__ = ["JointNet", "torch_cells", "rate_bits", "rd_loss", "export", "companion", "ROUNDING"]
 
@@ -52,7 +53,7 @@ class JointNet(nn.Module):
     def __init__(self, channels: int = 16):
         super().__init__()
         self.lifting = ln.LiftingNet(channels)
-        model = cr.load_model(str(cr.model_file()))
+        model = weights.get("ctxrans").load().obj
         scales = np.log(table_scales())[np.asarray(model.index, np.int64)]
         self.log_scale = nn.Parameter(torch.tensor(scales, dtype=torch.float32))
         self.ll_log_scale = nn.Parameter(torch.full((2,), math.log(4.0)))
@@ -131,9 +132,9 @@ def rd_loss(net: JointNet, x: torch.Tensor, log2_step: torch.Tensor):
     """(loss, bpp, psnr) of RGB crops ``x`` through ``ycbcr(subsampling=444)|lifting-joint|
     deadzone|ctxrans`` at base steps ``2 ** log2_step`` (see the module's docstring)."""
     n, _, h, w = x.shape
-    m, ycc = ln.ycc_planes(x)
+    m, ycc = ll.ycc_planes(x)
     step = (2.0 ** log2_step).to(x.dtype).view(n, 1, 1, 1)
-    levels = ln.TRAIN_LEVELS
+    levels = ll.TRAIN_LEVELS
     meta = wavelet_bands(WaveletPlan((h, w), "cdf97", levels))
     bands = [b.reshape(n, 3, *b.shape[-2:]) for b in ln.analyze(ycc, net.lifting, levels)]
     gains = band_gains("cdf97", levels, "reflect")
@@ -159,12 +160,12 @@ def rd_loss(net: JointNet, x: torch.Tensor, log2_step: torch.Tensor):
         # the transform's gradient: those of the soft indices under the same scales
         fuzzy = rate_bits(z, scale.detach())
         bits = bits + (rate_bits(v, scale) + fuzzy - fuzzy.detach()).sum(dim=(2, 3))
-    return ln.rd_terms(x, m, ln.synthesize(noisy, net.lifting, levels), bits.sum(dim=1), step.view(n))
+    return ll.rd_terms(x, m, ln.synthesize(noisy, net.lifting, levels), bits.sum(dim=1), step.view(n))
 
 
 def export(net: JointNet) -> dict:
     """The lifting steps, in the format of ``lifting.pt`` (the ``lifting-joint`` stage's)."""
-    return ln.export(net.lifting)
+    return weights.FORMATS["lifting"].pack(net.lifting)
 
 
 def companion(net: JointNet) -> bytes:
@@ -173,4 +174,4 @@ def companion(net: JointNet) -> bytes:
     grid = np.log(table_scales())
     learned = net.log_scale.detach().cpu().double().numpy()
     index = np.abs(learned[..., None] - grid).argmin(axis=-1)
-    return model_bytes(laplace_tables(), index)
+    return weights.FORMATS["ctxrans"].pack((laplace_tables(), index))

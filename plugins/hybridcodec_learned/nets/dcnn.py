@@ -12,17 +12,15 @@ beside ``learned`` it shows what those buy.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
-from .entropy_models import GaussianConditional
+from ..entropy.densities import GaussianConditional
 
-__all__ = ["DCNNNet", "BLOCK", "export", "FORMAT"]
+__all__ = ["DCNNNet", "BLOCK"]
 
 BLOCK = 32
 UNIT = 64.0  # the bottleneck's scale: latents of tens to hundreds, like the learned stage's
-FORMAT = "hybridcodec-dcnn/1"
 
 
 class DCNNNet(nn.Module):
@@ -63,18 +61,3 @@ class DCNNNet(nn.Module):
         out = self.decode_blocks(s * (v + (torch.round(v) - v).detach()))
         out = out.view(n, by, bx, 3, BLOCK, BLOCK).permute(0, 3, 1, 4, 2, 5).reshape(n, 3, h, w)
         return out, bits, torch.zeros(())
-
-
-def export(net) -> dict:
-    """The weight file: the float encoder and decoder, and as integers the tables and
-    each channel's log-scale in 1/256ths (the table path never touches a float)."""
-    net = net.eval()
-    t = net.conditional.tables()
-    scales = net.conditional.scales.double().numpy()
-    return {"format": FORMAT, "k": net.k, "width": net.width,
-            "state_dict": {k: v.detach().clone().float() for k, v in net.state_dict().items()
-                           if not k.startswith(("conditional", "log_scale"))},
-            "log_scale_fixed": torch.from_numpy(np.rint(net.log_scale.detach().double().numpy() * 256).astype(np.int64)),
-            "y_tables": {"cdfs": torch.from_numpy(np.array(t.cdfs)), "lengths": torch.from_numpy(np.array(t.lengths)),
-                         "offsets": torch.from_numpy(np.array(t.offsets))},
-            "y_thresholds": torch.from_numpy(np.floor(np.log(scales) * 256.0).astype(np.int64))}

@@ -18,33 +18,25 @@ machines, never the decoded latents).
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
-
 import numpy as np
 
 from hybridcodec import Band, CodecError, EntropyModel, PlaneInfo, Stage, register_stage
-from hybridcodec.entropy import rans
+from hybridcodec.plugin import rans
 
+from .. import weights
 from ._pixels import check_pixel_planes, from_rgb, to_rgb
-from .transform_models import log2_step
+from ._steps import log2_step
 
-__all__ = ["LearnedTransform", "weights_file"]
+__all__ = ["LearnedTransform"]
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 BLOCK, STRIDE, MEAN_UNIT = 8, 32, 16.0  # as in transform_net (kept here so that layouts need no torch)
 _M = 192  # latent channels of the shipped weights (checked against the file)
 
 
-def weights_file() -> Path:
-    return WEIGHTS_DIR / "learned.pt"
-
-
-def _weights():
-    from .learned_weights import load
-
-    w = load(str(weights_file()))
+def _checked(loaded):
+    w, _, path = loaded
     if w.m != _M:
-        raise CodecError(f"{weights_file().name} has {w.m} latent channels; this stage expects {_M}")
+        raise CodecError(f"{path.name} has {w.m} latent channels; this stage expects {_M}")
     return w
 
 
@@ -88,38 +80,36 @@ class LearnedTransform(Stage):
     # -- the side data: hyper-latents and per-channel table offsets ----------------------
 
     def _prior(self, ctx):
-        """(mean, table index) of every latent, from the side data, cached for the image."""
+        """(mean, table index of every latent, the weights the file names), from the side
+        data, cached for the image."""
         key = ("learned", self.index)
         if key not in ctx.scratch:
-            w = _weights()
-            z, offsets = self._read_side(ctx, w, *_grid(ctx.height, ctx.width)[2:])
+            w, z, offsets = self._read_side(ctx, *_grid(ctx.height, ctx.width)[2:])
             mean, index = _base_prior(w, z, ctx.quality)
-            ctx.scratch[key] = (mean, _shift(index, offsets, len(w.y_thresholds)))
+            ctx.scratch[key] = (mean, _shift(index, offsets, len(w.y_thresholds)), w)
         return ctx.scratch[key]
 
-    def _read_side(self, ctx, w, zh, zw):
+    def _read_side(self, ctx, zh, zw):
         side = ctx.take(self.index)
         if len(side) != 1 or len(side[0]) < 36 + _M // 2:
             raise CodecError("corrupt .hcx file: the learned stage's side data is missing or cut short")
         blob = side[0]
-        if blob[:32] != w.digest:
-            raise CodecError(f"this file was made with learned weights sha256 {blob[:32].hex()[:16]}..., but the "
-                             f"installed learned.pt is {w.digest.hex()[:16]}...; install the hybridcodec-learned "
-                             "version that made the file")
+        w = _checked(weights.get("learned").find(blob[:32]))  # the first 32 bytes: the weights' sha256
         packed = np.frombuffer(blob[36 : 36 + _M // 2], np.uint8)
         offsets = np.stack([packed >> 4, packed & 15], axis=1).reshape(-1).astype(np.int32) - 8
         z, status = rans.decode(blob[36 + _M // 2 :], _z_indexes(w.nz, zh, zw), w.z_tables, w.nz * zh * zw)
         check = zlib.crc32(z.astype("<i4").tobytes() + blob[36 : 36 + _M // 2])
         if status != rans.OK or check != int.from_bytes(blob[32:36], "big"):
             raise CodecError("corrupt .hcx file: the learned stage's hyper-latents or table offsets do not decode")
-        return z.reshape(w.nz, zh, zw), offsets
+        return w, z.reshape(w.nz, zh, zw), offsets
 
     # -- encode / decode --------------------------------------------------------------
 
     def encode(self, planes, layout, ctx):
         import torch
 
-        w = _weights()
+        loaded = weights.get("learned").load()
+        w = _checked(loaded)
         h, wd = layout[0].shape
         x = to_rgb(planes, ctx)
         pad_h, pad_w = -h % STRIDE, -wd % STRIDE
@@ -137,17 +127,16 @@ class LearnedTransform(Stage):
         mean, index = _base_prior(w, z, ctx.quality)
         q = np.rint((y - mean) / (2.0 ** log2_step(ctx.quality))).astype(np.int32)
         offsets = _calibrate(q, index, w.y_tables)
-        ctx.scratch[("learned", self.index)] = (mean, _shift(index, offsets, len(w.y_thresholds)))
+        ctx.scratch[("learned", self.index)] = (mean, _shift(index, offsets, len(w.y_thresholds)), w)
         packed = ((offsets[0::2] + 8) << 4 | (offsets[1::2] + 8)).astype(np.uint8).tobytes()
         check = zlib.crc32(z.astype("<i4").tobytes() + packed).to_bytes(4, "big")
-        ctx.emit(self.index, w.digest + check + packed + zbytes)
+        ctx.emit(self.index, loaded.digest + check + packed + zbytes)
         return [q]
 
     def decode(self, planes, layout, ctx):
         import torch
 
-        w = _weights()
-        mean, _ = self._prior(ctx)
+        mean, _, w = self._prior(ctx)
         q = np.asarray(planes[0])
         if q.shape != mean.shape:
             raise CodecError("corrupt .hcx file: the learned latents do not match the hyper-latents")
@@ -165,10 +154,10 @@ class _HyperpriorModel(EntropyModel):
         self.stage = stage
 
     def tables(self, layout, ctx):
-        _, index = self.stage._prior(ctx)
+        _, index, w = self.stage._prior(ctx)
         if index.size != layout[0].size:
             raise CodecError("corrupt .hcx file: the learned latents do not match the hyper-latents")
-        return _weights().y_tables, [index.reshape(-1)]
+        return w.y_tables, [index.reshape(-1)]
 
 
 def _base_prior(w, z, quality):

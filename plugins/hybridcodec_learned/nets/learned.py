@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .entropy_models import FactorizedDensity, GaussianConditional
+from ..entropy.densities import FactorizedDensity, GaussianConditional
 
 __all__ = ["LearnedCodecNet", "GDN", "dct_colour_basis", "BLOCK", "STRIDE"]
 
