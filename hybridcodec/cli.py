@@ -101,6 +101,12 @@ def cmd_stages(args) -> int:
     print("\npresets:")
     for name, (spec, doc) in PRESETS.items():
         print(f"  {name:10} {spec}\n  {'':10} {doc}")
+    from ._plugins import failed_plugins, plugin_distributions
+
+    plugins = [f"{n} {v}" for n, v in plugin_distributions() if n != "hybridcodec"]
+    print(f"\nplugins: {', '.join(plugins) or 'none installed'}")
+    for name, why in failed_plugins().items():
+        print(f"  {name}: failed to load ({why})")
     return 0
 
 
