@@ -93,8 +93,8 @@ class CNNPostFilter(Stage):
     name = "cnn"
     kind = "postfilter"
     doc = "learned residual CNN post-filter (one weight file per transform family)"
-    params = (Param("weights", str, "auto", "weight family: auto = the pipeline's transform family, or a "
-                    "family that has post-filter weights (hybridcodec stages lists them)"),)
+    params = (Param("weights", str, "auto", "weight family: auto = the pipeline's transform family, or a family "
+                    "with post-filter weights (shipped: dct, dwt, learned, lifting; plugins may register more)"),)
 
     def check(self) -> None:
         if self.weights != "auto":

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -75,7 +75,6 @@ class Artefact:
     retired: tuple = ()  #: replaced files (``NAME-YYYYMMDD.ext``), read only to decode the files made with them
     folder: Path | None = None  #: None: the shipped folder
     preset: str = ""  #: post-filters: the preset whose output ``train postfilter`` learns on
-    extra: dict = field(default_factory=dict, compare=False)  #: anything else a stage keeps with it
 
     @property
     def file(self) -> Path:
