@@ -9,19 +9,34 @@ escape, sign) and the same primary contexts, each coded by
 * ``arith``: its estimate, the mean of a fast and a slow adaptive counter;
 * ``+apm``: that estimate refined by an adaptive secondary estimation table (APM, as in
   PAQ/lpaq) indexed by the quantized estimate and the kind of decision;
-* ``mix``: logistic mixing (weights per class and decision kind, trained online) of the
-  fast and the slow counter of the primary context and of two counters of secondary
-  contexts that see what the primary one quantizes away (the exact activity up to 31
-  and the reference activity up to 7; the count of non-zero neighbours and the parent's
-  significance), then the APM;
-* ``mix+prior``: the same, its mixer weights, APM and counters started from a pass over
-  *other* photos (what an offline-trained prior gives).
+* ``mix``: logistic mixing (weights per class, decision kind and reference activity,
+  trained online) of the fast and the slow counter of the primary context and of
+  counters of three secondary contexts that see what the primary one quantizes away
+  (the exact activity up to 31 and the reference activity up to 7; |W|, |N| and the
+  reference activity apart, with the parent's significance; |NW|, |NE|, NN, WW and the
+  run of zeros to the left), then the APM;
+* ``mix+prior``: the same, its counters, mixer weights and APM started from a pass over
+  ``--prior`` *other* training photos, and that pass's probabilities of the primary and
+  the second context as two more (frozen) inputs: an offline-trained prior, mixed with
+  what adapts to the image.
+
+Measured (6 training photos, q10/30/50/75, prior on 20 others; 2026-12-03):
+
+| forward stages | +apm | mix | mix+prior |
+|---|---|---|---|
+| ``ycbcr(subsampling=444)|dwt|deadzone`` | -0.27 % | -3.44 % | -4.18 % |
+| ``ycbcr(subsampling=444)|lifting|deadzone`` | -0.25 % | -2.96 % | -3.70 % |
+| ``ycbcr(subsampling=420)|dct|jpegq`` | -0.49 % | -1.62 % | -2.17 % |
+
+The walk reproduces ``arith``'s real files within 0.23 % (2 photos, q30 and q75, RDOQ
+off).
 
 Each photo of ``--data`` (default: the training photos) is quantized by
 ``ycbcr(subsampling=444)|TRANSFORM|deadzone`` at the qualities; the figure is the
 change in total bits against ``arith``'s estimates (negative: fewer).
 
-    python benchmarks/cm_study.py [--data DIR] [--limit 6] [--transform dwt] [--qualities 10,30,50,75]
+    python benchmarks/cm_study.py [--data DIR] [--limit 6] [--transform dwt | --pipeline SPEC]
+        [--qualities 10,30,50,75] [--prior 20]
 """
 
 from __future__ import annotations
@@ -48,8 +63,9 @@ NK, NEG = cm.NK, cm.NEG
 SIG0, MAG0, EG0, SGN0, PER = cm._SIG0, cm._MAG0, cm._EG0, cm._SGN0, cm.PER_CLASS
 # decision kinds: 0 significance, 1..NK unary bins, NK+1 escape prefix, NK+2 sign
 KINDS = NK + 3
-N_IN = 5  # mixer inputs: fast, slow, secondary 1, secondary 2, bias
+N_IN = 8  # mixer inputs: fast, slow, secondary 1, 2, 3, frozen prior of the primary and of secondary 2, bias
 SEC1 = 32 * 8  # exact activity (0..31) x reference activity (0..7)
+SEC3 = 3 * 3 * 2 * 2 * 8 * 4  # |NW|, |NE| (0..2), |NN| > 0, |WW| > 0, zero run (0..7), bin (0..3)
 SEC2 = 4 * 4 * 4 * 2 * 4  # |W| (0..3) x |N| (0..3) x reference activity (0..3) x parent significant x bin (0..3)
 
 
@@ -84,10 +100,10 @@ def _clip(p):
 
 
 @njit(cache=True)
-def _code(mode, bit, kind, cls, c, s1, s2, st):
+def _code(mode, bit, kind, cls, c, s1, s2, st, s3=0, sel=0):
     """-log2 p(bit) of one decision, then every model learns it.  ``st``: the models'
     state (a tuple of arrays)."""
-    prim, sec1, sec2, wts, apm, lr = st
+    prim, sec1, sec2, wts, apm, lr, sec3, fprim, fsec2 = st
     p_arith = _clip(1.0 - 0.5 * (prim[c, 0] + prim[c, 1]))  # p(1)
     if mode == 0:
         p = p_arith
@@ -99,11 +115,14 @@ def _code(mode, bit, kind, cls, c, s1, s2, st):
         inputs[1] = _stretch(_clip(1.0 - prim[c, 1]))
         inputs[2] = _stretch(_clip(1.0 - 0.5 * (sec1[s1, 0] + sec1[s1, 1])))
         inputs[3] = _stretch(_clip(1.0 - 0.5 * (sec2[s2, 0] + sec2[s2, 1])))
-        inputs[4] = 0.3
+        inputs[4] = _stretch(_clip(1.0 - 0.5 * (sec3[s3, 0] + sec3[s3, 1])))
+        inputs[5] = _stretch(_clip(1.0 - 0.5 * (fprim[c, 0] + fprim[c, 1])))
+        inputs[6] = _stretch(_clip(1.0 - 0.5 * (fsec2[s2, 0] + fsec2[s2, 1])))
+        inputs[7] = 0.3
         if mode == 1:  # arith's estimate through the APM only
             x = _stretch(p_arith)
         else:
-            w = wts[cls * KINDS + kind]
+            w = wts[(cls * KINDS + kind) * 4 + sel]
             x = 0.0
             for i in range(N_IN):
                 x += w[i] * inputs[i]
@@ -117,7 +136,7 @@ def _code(mode, bit, kind, cls, c, s1, s2, st):
         p = _clip(0.25 * pm + 0.75 * pa)
         if mode >= 2:  # the mixer learns from its own output's error
             err = bit - pm
-            w = wts[cls * KINDS + kind]
+            w = wts[(cls * KINDS + kind) * 4 + sel]
             for i in range(N_IN):
                 w[i] += lr * err * inputs[i]
         row[a_idx] += (bit - row[a_idx]) * 0.02 * (1.0 - a_w)
@@ -127,6 +146,7 @@ def _code(mode, bit, kind, cls, c, s1, s2, st):
     if mode > 0:
         _count_update(sec1, s1, bit)
         _count_update(sec2, s2, bit)
+        _count_update(sec3, s3, bit)
     return bits
 
 
@@ -191,8 +211,13 @@ def _walk(mode, coef, bands, qsig, qpar, qmag, st):
                 qw, qn = min(abs(vw), 3), min(abs(n1), 3)
                 qp = 0 if pc == 0 else (1 if pc < 3 else (2 if pc < 8 else 3))
                 s2b = cls * SEC2 + (((qw * 4 + qn) * 4 + qp) * 2 + psig[j]) * 4
+                run = 0
+                while run < 7 and x - run - 1 >= 0 and nb[j - run - 1] == 0:
+                    run += 1
+                s3b = cls * SEC3 + ((((min(abs(nw), 2) * 3 + min(abs(ne), 2)) * 2 + (nn != 0)) * 2 + (vww != 0)) * 8
+                                    + run) * 4
                 nz = 1 if r != 0 else 0
-                total += _code(mode, nz, 0, cls, c, s1, s2b, st)
+                total += _code(mode, nz, 0, cls, c, s1, s2b, st, s3b, qp)
                 nb[j] = r if pred else coef[i]
                 if nz == 0:
                     continue
@@ -203,7 +228,8 @@ def _walk(mode, coef, bands, qsig, qpar, qmag, st):
                 while k <= NK:
                     more = 1 if m > k else 0
                     s1m = (cls * SEC1 + min(t, 31) * 8 + min(k - 1, 7)) % st[1].shape[0]
-                    total += _code(mode, more, k, cls, mctx + k - 1, s1m, s2b + min(k - 1, 3), st)
+                    total += _code(mode, more, k, cls, mctx + k - 1, s1m, s2b + min(k - 1, 3), st, s3b + min(k - 1, 3),
+                                   qp)
                     if more == 0:
                         break
                     k += 1
@@ -219,7 +245,7 @@ def _walk(mode, coef, bands, qsig, qpar, qmag, st):
                 sw = (vw > 0) - (vw < 0)
                 sn = (n1 > 0) - (n1 < 0)
                 total += _code(mode, 1 if r < 0 else 0, NK + 2, cls, base + SGN0 + 3 * (sw + 1) + (sn + 1),
-                               (cls * SEC1 + (sw + 1) * 3 + sn + 1) % st[1].shape[0], s2b, st)
+                               (cls * SEC1 + (sw + 1) * 3 + sn + 1) % st[1].shape[0], s2b, st, s3b, qp)
     return total
 
 
@@ -231,10 +257,12 @@ def fresh_state(lr=0.005):
     sec1[:, :2] = 0.5
     sec2 = np.zeros((n_cls * SEC2, 3))
     sec2[:, :2] = 0.5
-    wts = np.zeros((n_cls * KINDS, N_IN))
+    sec3 = np.zeros((n_cls * SEC3, 3))
+    sec3[:, :2] = 0.5
+    wts = np.zeros((n_cls * KINDS * 4, N_IN))
     wts[:, 0] = wts[:, 1] = 0.5  # start as arith's mean of the two counters (in the stretch domain)
     apm = np.tile(_squash_row(), (KINDS, 1))
-    return (prim, sec1, sec2, wts, apm, lr)
+    return (prim, sec1, sec2, wts, apm, lr, sec3, prim.copy(), sec2.copy())
 
 
 def _squash_row():
@@ -244,13 +272,13 @@ def _squash_row():
 def prior_of(states):
     """A prior from a pass over other photos: mixer weights and APM as they ended, and
     every counter reset to its learned probability with a count that lets it adapt."""
-    prim, sec1, sec2, wts, apm, lr = states
+    prim, sec1, sec2, wts, apm, lr, sec3, _, _ = states
     out = []
-    for a in (prim, sec1, sec2):
+    for a in (prim, sec1, sec2, sec3):
         b = a.copy()
         b[:, 2] = np.minimum(b[:, 2], 7)  # young again: adapts to the new image fast
         out.append(b)
-    return (out[0], out[1], out[2], wts.copy(), apm.copy(), lr)
+    return (out[0], out[1], out[2], wts.copy(), apm.copy(), lr, out[3], prim.copy(), sec2.copy())
 
 
 def main(argv=None) -> int:
@@ -261,12 +289,14 @@ def main(argv=None) -> int:
     ap.add_argument("--pipeline", help="the forward stages instead (e.g. 'ycbcr(subsampling=420)|dct|jpegq')")
     ap.add_argument("--qualities", default="10,30,50,75")
     ap.add_argument("--lr", type=float, default=0.005)
+    ap.add_argument("--prior", type=int, default=10, help="training photos the prior is learned on (not measured)")
     args = ap.parse_args(argv)
     files = sorted(p for p in Path(args.data).rglob("*") if p.suffix.lower() in (".png", ".jpg"))
     if not files:
         sys.exit(f"no photos in {args.data}")
     files = files[:: max(1, len(files) // args.limit)][: args.limit]
-    prior_files = sorted(p for p in Path(TRAIN).rglob("*") if p.suffix.lower() in (".png", ".jpg"))[1::37][:3]
+    prior_files = [p for p in sorted(Path(TRAIN).rglob("*")) if p.suffix.lower() in (".png", ".jpg")
+                   and p not in files][1::17][: args.prior]
     qualities = [float(q) for q in args.qualities.split(",")]
     pipe = hybridcodec.Pipeline((args.pipeline or f"ycbcr(subsampling=444)|{args.transform}|deadzone") + "|arith")
     qs = (cm._QSIG, cm._QPAR, cm._QMAG)
