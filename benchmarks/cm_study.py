@@ -20,6 +20,12 @@ escape, sign) and the same primary contexts, each coded by
   the second context as two more (frozen) inputs: an offline-trained prior, mixed with
   what adapts to the image.
 
+Both mixes also take a logistic model over the causal neighbourhood and the references
+(log2(1 + |v|) of W, N, NW, NE, WW, NN and of the reference activity, the parent's
+significance, the zero run; weights per class and decision kind, learned online, and
+in ``mix+prior`` started from the prior pass): the "small network" of the issue in its
+smallest form.
+
 Measured (6 training photos, q10/30/50/75, prior on 20 others; 2026-12-03):
 
 | forward stages | +apm | mix | mix+prior |
@@ -28,8 +34,11 @@ Measured (6 training photos, q10/30/50/75, prior on 20 others; 2026-12-03):
 | ``ycbcr(subsampling=444)|lifting|deadzone`` | -0.25 % | -2.96 % | -3.70 % |
 | ``ycbcr(subsampling=420)|dct|jpegq`` | -0.49 % | -1.62 % | -2.17 % |
 
+(without the logistic model; with it, ``dwt``: mix -4.14 %, mix+prior -5.01 %).
+
 On 6 Kodak images (every 4th; the same qualities and prior, nothing tuned on them) the
-gain is far smaller: ``dwt`` +apm -0.19 %, mix -1.18 %, mix+prior -1.83 %.  The secondary
+gain is far smaller: ``dwt`` +apm -0.19 %, mix -1.18 %, mix+prior -1.83 % (with the logistic
+model: -1.38 % and -1.98 %).  The secondary
 contexts buy most on the structured training photos (Urban100); Kodak's smoother
 photos leave arith's quantized activity less to miss.
 
@@ -68,7 +77,8 @@ NK, NEG = cm.NK, cm.NEG
 SIG0, MAG0, EG0, SGN0, PER = cm._SIG0, cm._MAG0, cm._EG0, cm._SGN0, cm.PER_CLASS
 # decision kinds: 0 significance, 1..NK unary bins, NK+1 escape prefix, NK+2 sign
 KINDS = NK + 3
-N_IN = 8  # mixer inputs: fast, slow, secondary 1, 2, 3, frozen prior of the primary and of secondary 2, bias
+N_IN = 9  # mixer inputs: fast, slow, secondary 1, 2, 3, frozen prior of the primary and of secondary 2, features, bias
+N_F = 10  # features of the logistic model over the causal neighbourhood and the references
 SEC1 = 32 * 8  # exact activity (0..31) x reference activity (0..7)
 SEC3 = 3 * 3 * 2 * 2 * 8 * 4  # |NW|, |NE| (0..2), |NN| > 0, |WW| > 0, zero run (0..7), bin (0..3)
 SEC2 = 4 * 4 * 4 * 2 * 4  # |W| (0..3) x |N| (0..3) x reference activity (0..3) x parent significant x bin (0..3)
@@ -105,10 +115,10 @@ def _clip(p):
 
 
 @njit(cache=True)
-def _code(mode, bit, kind, cls, c, s1, s2, st, s3=0, sel=0):
+def _code(mode, bit, kind, cls, c, s1, s2, st, s3, sel, f):
     """-log2 p(bit) of one decision, then every model learns it.  ``st``: the models'
     state (a tuple of arrays)."""
-    prim, sec1, sec2, wts, apm, lr, sec3, fprim, fsec2 = st
+    prim, sec1, sec2, wts, apm, lr, sec3, fprim, fsec2, wf = st
     p_arith = _clip(1.0 - 0.5 * (prim[c, 0] + prim[c, 1]))  # p(1)
     if mode == 0:
         p = p_arith
@@ -123,7 +133,13 @@ def _code(mode, bit, kind, cls, c, s1, s2, st, s3=0, sel=0):
         inputs[4] = _stretch(_clip(1.0 - 0.5 * (sec3[s3, 0] + sec3[s3, 1])))
         inputs[5] = _stretch(_clip(1.0 - 0.5 * (fprim[c, 0] + fprim[c, 1])))
         inputs[6] = _stretch(_clip(1.0 - 0.5 * (fsec2[s2, 0] + fsec2[s2, 1])))
-        inputs[7] = 0.3
+        v = wf[cls * KINDS + kind]
+        xf = 0.0
+        for i in range(N_F):
+            xf += v[i] * f[i]
+        xf = min(max(xf, -8.0), 8.0)
+        inputs[7] = xf
+        inputs[8] = 0.3
         if mode == 1:  # arith's estimate through the APM only
             x = _stretch(p_arith)
         else:
@@ -144,6 +160,9 @@ def _code(mode, bit, kind, cls, c, s1, s2, st, s3=0, sel=0):
             w = wts[(cls * KINDS + kind) * 4 + sel]
             for i in range(N_IN):
                 w[i] += lr * err * inputs[i]
+        ef = bit - _squash(xf)
+        for i in range(N_F):
+            v[i] += 0.002 * ef * f[i]
         row[a_idx] += (bit - row[a_idx]) * 0.02 * (1.0 - a_w)
         row[a_idx + 1] += (bit - row[a_idx + 1]) * 0.02 * a_w
     bits = -math.log2(p if bit else 1.0 - p)
@@ -220,8 +239,19 @@ def _walk(mode, coef, bands, qsig, qpar, qmag, st):
                     run += 1
                 s3b = cls * SEC3 + ((((min(abs(nw), 2) * 3 + min(abs(ne), 2)) * 2 + (nn != 0)) * 2 + (vww != 0)) * 8
                                     + run) * 4
+                f = np.empty(N_F)
+                f[0] = math.log2(1.0 + abs(vw))
+                f[1] = math.log2(1.0 + abs(n1))
+                f[2] = math.log2(1.0 + abs(nw))
+                f[3] = math.log2(1.0 + abs(ne))
+                f[4] = math.log2(1.0 + abs(vww))
+                f[5] = math.log2(1.0 + abs(nn))
+                f[6] = math.log2(1.0 + pc)
+                f[7] = psig[j]
+                f[8] = run / 4.0
+                f[9] = 1.0
                 nz = 1 if r != 0 else 0
-                total += _code(mode, nz, 0, cls, c, s1, s2b, st, s3b, qp)
+                total += _code(mode, nz, 0, cls, c, s1, s2b, st, s3b, qp, f)
                 nb[j] = r if pred else coef[i]
                 if nz == 0:
                     continue
@@ -233,7 +263,7 @@ def _walk(mode, coef, bands, qsig, qpar, qmag, st):
                     more = 1 if m > k else 0
                     s1m = (cls * SEC1 + min(t, 31) * 8 + min(k - 1, 7)) % st[1].shape[0]
                     total += _code(mode, more, k, cls, mctx + k - 1, s1m, s2b + min(k - 1, 3), st, s3b + min(k - 1, 3),
-                                   qp)
+                                   qp, f)
                     if more == 0:
                         break
                     k += 1
@@ -244,12 +274,12 @@ def _walk(mode, coef, bands, qsig, qpar, qmag, st):
                         nbits += 1
                     for jj in range(nbits + 1):
                         bit = 1 if jj < nbits else 0
-                        total += _code(mode, bit, NK + 1, cls, base + EG0 + min(jj, NEG - 1), 0, 0, st)
+                        total += _code(mode, bit, NK + 1, cls, base + EG0 + min(jj, NEG - 1), 0, 0, st, 0, 0, f)
                     total += nbits
                 sw = (vw > 0) - (vw < 0)
                 sn = (n1 > 0) - (n1 < 0)
                 total += _code(mode, 1 if r < 0 else 0, NK + 2, cls, base + SGN0 + 3 * (sw + 1) + (sn + 1),
-                               (cls * SEC1 + (sw + 1) * 3 + sn + 1) % st[1].shape[0], s2b, st, s3b, qp)
+                               (cls * SEC1 + (sw + 1) * 3 + sn + 1) % st[1].shape[0], s2b, st, s3b, qp, f)
     return total
 
 
@@ -266,7 +296,8 @@ def fresh_state(lr=0.005):
     wts = np.zeros((n_cls * KINDS * 4, N_IN))
     wts[:, 0] = wts[:, 1] = 0.5  # start as arith's mean of the two counters (in the stretch domain)
     apm = np.tile(_squash_row(), (KINDS, 1))
-    return (prim, sec1, sec2, wts, apm, lr, sec3, prim.copy(), sec2.copy())
+    wf = np.zeros((n_cls * KINDS, N_F))
+    return (prim, sec1, sec2, wts, apm, lr, sec3, prim.copy(), sec2.copy(), wf)
 
 
 def _squash_row():
@@ -276,13 +307,13 @@ def _squash_row():
 def prior_of(states):
     """A prior from a pass over other photos: mixer weights and APM as they ended, and
     every counter reset to its learned probability with a count that lets it adapt."""
-    prim, sec1, sec2, wts, apm, lr, sec3, _, _ = states
+    prim, sec1, sec2, wts, apm, lr, sec3, _, _, wf = states
     out = []
     for a in (prim, sec1, sec2, sec3):
         b = a.copy()
         b[:, 2] = np.minimum(b[:, 2], 7)  # young again: adapts to the new image fast
         out.append(b)
-    return (out[0], out[1], out[2], wts.copy(), apm.copy(), lr, out[3], prim.copy(), sec2.copy())
+    return (out[0], out[1], out[2], wts.copy(), apm.copy(), lr, out[3], prim.copy(), sec2.copy(), wf.copy())
 
 
 def main(argv=None) -> int:
