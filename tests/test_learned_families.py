@@ -69,3 +69,11 @@ def test_cut_short_files_skip_the_post_filter(use_weights, monkeypatch):
     assert calls == []
     hybridcodec.decode(data)
     assert calls == [1]
+
+
+def test_post_filters_train_on_lossy_presets_only(tiny_weights, capsys):
+    from hybridcodec.cli import main
+
+    assert main(["train", "postfilter", "--data", str(tiny_weights / "train"), "--preset", "lossless",
+                 "--steps", "1", "--quiet", "--out", str(tiny_weights / "never.pt")]) == 1
+    assert "not 'lossless'" in capsys.readouterr().err and not (tiny_weights / "never.pt").exists()

@@ -30,13 +30,21 @@ RENEW_EVERY = 2  # steps between renewals of one region's patches: each patch is
 
 
 def postfilter_presets() -> dict:
-    """Preset -> the post-filter artefact ``train postfilter --preset`` writes: every preset
-    whose transform family has post-filter weights (shipped or registered)."""
+    """Preset -> the post-filter artefact ``train postfilter --preset`` writes: every lossy
+    preset whose transform family has post-filter weights (shipped or registered).
+
+    Examples
+    --------
+    >>> presets = postfilter_presets()
+    >>> presets["baseline"].name, presets["wavelet"].name, "lossless" in presets
+    ('postfilter-dct', 'postfilter-dwt', False)
+    """
     out = {}
     for name in hybridcodec.PRESETS:
         try:
-            family = hybridcodec.Pipeline(name).family
-            out[name] = family_artefact(family)
+            pipe = hybridcodec.Pipeline(name)
+            if pipe.rate_knob():  # a lossless preset leaves nothing to correct
+                out[name] = family_artefact(pipe.family)
         except hybridcodec.CodecError:
             continue
     return out
@@ -163,7 +171,7 @@ def _train(art, files, preset, target, steps, hours, resume, seed, batch, crop, 
         opt.step()
         with torch.no_grad():
             base = torch.mean((x - y) ** 2).item()
-        gain[0] = 10 * math.log10(base / max(loss.item(), 1e-12))
+        gain[0] = 10 * math.log10(max(base, 1e-12) / max(loss.item(), 1e-12))
         return {"gain_db": gain[0]}
 
     def after_step(step, elapsed):
