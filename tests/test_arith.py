@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 
 import hybridcodec
 from hybridcodec import CodecError
-from hybridcodec._container import Chunk, read_container, write_container
+from hybridcodec.container import Chunk, read_container, write_container
 from hybridcodec.entropy import coefficients as cm
 from conftest import smooth_image
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import hybridcodec
 from hybridcodec import CodecError, StageNotInstalledError
-from hybridcodec._container import Chunk, Header, read_container, write_container
+from hybridcodec.container import Chunk, Header, read_container, write_container
 from conftest import smooth_image
 
 SMALL = hybridcodec.encode(smooth_image(12, 10, 3, seed=3), quality=80)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import hybridcodec
 from hybridcodec import CodecError, Pipeline, TruncatedError, available_stages
-from hybridcodec._container import Header, read_container, write_container
+from hybridcodec.container import Header, read_container, write_container
 from hybridcodec.cli import main
 from conftest import smooth_image
 

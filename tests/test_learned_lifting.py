@@ -147,7 +147,7 @@ def test_files_of_retired_weights_decode_with_them(tmp_path, use, monkeypatch):
 def test_side_data_keeps_4_digest_bytes_and_older_files_with_8_still_decode(tmp_path, use):
     import hashlib
 
-    from hybridcodec._container import Chunk, read_container, write_container
+    from hybridcodec.container import Chunk, read_container, write_container
 
     path = _weights(tmp_path, _random_net(5, 0.05))
     use(path)

@@ -273,7 +273,7 @@ def _forge():
     that side data replaced by ``make(side data, sha256 of the weights)``."""
     import hashlib
 
-    from hybridcodec._container import Chunk, read_container, write_container
+    from hybridcodec.container import Chunk, read_container, write_container
 
     img = smooth_image(24, 40, 3)
     header, chunks = read_container(hybridcodec.encode(img, pipeline="wavelet+cnn", quality=40))
@@ -342,7 +342,7 @@ def test_files_made_with_retired_weights_still_decode():
     postfilter-lifting weights decodes with them, not with today's."""
     import hashlib
 
-    from hybridcodec._container import Chunk, read_container, write_container
+    from hybridcodec.container import Chunk, read_container, write_container
 
     retired = [weights.SHIPPED / r for r in weights.get("postfilter-lifting").retired]
     if not all(r.exists() for r in retired) or not weights.get("postfilter-lifting").path().exists():
@@ -406,7 +406,7 @@ def test_encoder_falls_back_to_retired_weights_where_the_familys_leave_the_filte
     that corrects is used instead, named in the side data, and the decoder finds it."""
     import hashlib
 
-    from hybridcodec._container import read_container
+    from hybridcodec.container import read_container
 
     state = torch.load(use_weights / "postfilter-dwt.pt", map_location="cpu", weights_only=True)
     tail = [k for k in state["state_dict"] if k.startswith("tail.") and k.endswith("weight")][0]

@@ -56,7 +56,7 @@ def test_reduce_on_pywt_wavelet_is_aligned():
 
 
 def test_reduce_reads_only_a_prefix_of_the_wavelet_stream():
-    from hybridcodec._container import Chunk, read_container, write_container
+    from hybridcodec.container import Chunk, read_container, write_container
 
     img = smooth_image(256, 256, 3)
     data = hybridcodec.encode(img, preset="wavelet", quality=90)
