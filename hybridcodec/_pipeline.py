@@ -6,9 +6,9 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 
-from ._errors import CodecError
+from ._errors import CodecError, StageNotInstalledError
 from ._plugins import load_plugins
-from ._registry import get_stage
+from ._registry import available_stages, get_stage, install_hint
 from ._stage import KINDS, Context, PlaneInfo, Stage
 
 __all__ = ["Pipeline", "PRESETS", "parse_spec", "register_preset"]
@@ -165,7 +165,36 @@ def _parse_stage(item: str) -> Stage:
             kwargs[am.group(1)] = am.group(2)
     if name in PRESETS and not _is_stage(name) and not PRESETS[name][0].startswith(name + "|"):
         raise CodecError(f"preset {name!r} cannot take parameters or be mixed with '|'; use {name}+STAGE")
-    return get_stage(name)(**kwargs)
+    try:
+        cls = get_stage(name)
+    except StageNotInstalledError as exc:
+        near = [n for n in close_names(name, list(available_stages()) + list(PRESETS)) if n != name]
+        if near:  # most likely a misspelling
+            raise StageNotInstalledError(
+                f"unknown stage {name!r}; did you mean {' or '.join(repr(n) for n in near)}? (If {name!r} comes "
+                f"from a plugin that is not installed: {install_hint()})") from None
+        raise exc from None
+    return cls(**kwargs)
+
+
+def close_names(name: str, names) -> list:
+    """Up to three of ``names`` that ``name`` may be a misspelling of (case aside).
+
+    Examples
+    --------
+    >>> close_names("lifiting", ["lifting", "learned", "wavelet"])
+    ['lifting']
+    >>> close_names("Wavelet", ["wavelet", "baseline"])
+    ['wavelet']
+    """
+    import difflib
+
+    names = list(dict.fromkeys(names))
+    exact = [n for n in names if n.lower() == name.lower()]
+    if exact:
+        return exact[:3]
+    lower = {n.lower(): n for n in names}
+    return [lower[n] for n in difflib.get_close_matches(name.lower(), list(lower), n=3, cutoff=0.75)]
 
 
 def _is_stage(name: str) -> bool:

@@ -12,7 +12,7 @@ is listed is what is installed.
 from __future__ import annotations
 
 __all__ = ["PLUGINS_GROUP", "load_plugins", "plugin_distributions", "register_compare_default",
-           "compare_defaults"]
+           "compare_defaults", "register_cost_probe", "cost_probes"]
 
 PLUGINS_GROUP = "hybridcodec.plugins"
 _GROUPS = ("hybridcodec.stages", "hybridcodec.commands", PLUGINS_GROUP)
@@ -20,6 +20,8 @@ _GROUPS = ("hybridcodec.stages", "hybridcodec.commands", PLUGINS_GROUP)
 _loaded = False
 _failed: dict[str, str] = {}
 _compare: list[str] = []
+_compare_more: list[str] = []
+_probes: list = []
 
 
 def load_plugins() -> None:
@@ -58,18 +60,40 @@ def plugin_distributions() -> list[tuple[str, str]]:
     return sorted(found.items())
 
 
-def register_compare_default(spec: str) -> str:
+def register_compare_default(spec: str, *, slow: bool = False) -> str:
     """Add a pipeline to the ones ``hybridcodec compare`` runs when none are named (after
-    the core's, in the order registered); returns ``spec``.
+    the core's, in the order registered); returns ``spec``.  ``slow=True``: only with
+    ``compare --all`` (a slow or redundant row that would stretch the default run).
     """
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError("register_compare_default takes a pipeline spec string")
-    if spec not in _compare:
-        _compare.append(spec)
+    target = _compare_more if slow else _compare
+    if spec not in _compare and spec not in _compare_more:
+        target.append(spec)
     return spec
 
 
-def compare_defaults() -> list[str]:
-    """The pipelines plugins asked ``compare`` to run by default."""
+def compare_defaults(everything: bool = False) -> list[str]:
+    """The pipelines plugins asked ``compare`` to run by default (with
+    ``everything``, the ``slow=True`` ones too, after them)."""
     load_plugins()
-    return list(_compare)
+    return list(_compare) + (list(_compare_more) if everything else [])
+
+
+def register_cost_probe(probe) -> None:
+    """Let ``compare`` count what a pipeline's plugin stages cost.  ``probe()`` returns a
+    context manager that yields a dict and, on leaving, fills it with ``"macs"`` (the
+    multiply-accumulates its stages' networks ran inside) and, if it knows them,
+    ``"training"`` (what trained the weights they read: ``steps``, ``cpu_hours``,
+    ``device``, ``artefacts``).  ``compare`` runs one encode and one decode of each
+    pipeline that has a plugin stage inside every probe (untimed)."""
+    if not callable(probe):
+        raise TypeError("register_cost_probe takes a function that returns a context manager")
+    if probe not in _probes:
+        _probes.append(probe)
+
+
+def cost_probes() -> list:
+    """The probes plugins registered (:func:`register_cost_probe`)."""
+    load_plugins()
+    return list(_probes)

@@ -84,8 +84,9 @@ def get_stage(name: str) -> type[Stage]:
         _load_entry_points(name)
     if name not in _stages:
         raise StageNotInstalledError(
-            f"unknown stage {name!r}: it is not installed; installed stages: {', '.join(sorted(available_stages()))}. "
-            f"If it comes from a plugin, install it: {install_hint()}"
+            f"unknown stage {name!r}: no installed stage has that name; installed stages: "
+            f"{', '.join(sorted(available_stages()))}. If it comes from a plugin that is not installed, "
+            f"install it: {install_hint()}"
         )
     return _stages[name]
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._errors import CodecError
 from ._pipeline import Pipeline
+from ._progress import step
 from ._stage import Context
 
 __all__ = ["ALPHA_PIPELINE", "encode_planes", "reconstruct", "encode_alpha", "decode_alpha"]
@@ -27,6 +28,7 @@ def encode_planes(pipe: Pipeline, arr: np.ndarray, quality: float) -> tuple[byte
     ctx.model = pipe.model(layouts)
     ctx.reuse_planes = True
     if pipe.forward:  # the first stage reads the samples (centred on 0: 128, or 32768 for 16 bits)
+        step(pipe.forward[0].name)
         planes = pipe.forward[0].encode_samples(arr, layouts[0], ctx)
     else:
         from ._samples import from_samples
@@ -36,8 +38,10 @@ def encode_planes(pipe: Pipeline, arr: np.ndarray, quality: float) -> tuple[byte
         # soft values in place of indexes: only from the stage right before an entropy stage that takes them
         ctx.soft = None
         ctx.want_soft = pipe.entropy.uses_soft and stage is pipe.forward[-1]
+        step(stage.name)
         planes = stage.encode(planes, layout, ctx)
     ctx.want_soft = False
+    step(pipe.entropy.name)
     return pipe.entropy.encode(planes, layouts[-1], ctx), ctx, layouts
 
 
@@ -47,8 +51,10 @@ def reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context, out: np.n
     uint16), the rounded samples written into its first channels, and None."""
     ctx.model = pipe.model(layouts)
     ctx.reuse_planes = True
+    step(pipe.entropy.name)
     planes = pipe.entropy.decode(payload, layouts[-1], ctx)
     for stage, layout in zip(reversed(pipe.forward[1:]), reversed(layouts[1:-1])):
+        step(stage.name)
         planes = stage.decode(planes, layout, ctx)
     if out is not None:
         if pipe.forward:

@@ -56,19 +56,21 @@ def run_tasks(fn, tasks: list, on_result, *, jobs: int = 1, scheduler: str | Non
 
 
 def _share_cores(jobs: int) -> None:
-    """In a pool worker: give torch (OpenMP) its share of the cores, unless
-    ``OMP_NUM_THREADS`` says otherwise.  Two workers each running torch on both cores
-    spin against each other: a Kodak compare of `lifting+cnn` with --jobs 2 made 48
-    points in 10 minutes so (a test run shared the machine), and 120 in 3.75 minutes
-    with one thread each (2026-11-27)."""
+    """In a pool worker: its share of the cores, for the numba kernels and torch alike
+    (``HYBRIDCODEC_THREADS``, which the learned stages' thread policy follows), and
+    ``OMP_NUM_THREADS`` for a torch imported directly, unless that is set.  Two workers
+    each running torch on both cores spin against each other: a Kodak compare of
+    `lifting+cnn` with --jobs 2 made 48 points in 10 minutes so (a test run shared the
+    machine), and 120 in 3.75 minutes with one thread each (2026-11-27)."""
     import os
     import sys
 
     from ._threads import threads
 
+    share = max(1, threads() // jobs)
+    os.environ["HYBRIDCODEC_THREADS"] = str(share)
     if os.environ.get("OMP_NUM_THREADS", "").strip():
         return
-    share = max(1, threads() // jobs)
     os.environ["OMP_NUM_THREADS"] = str(share)  # read by torch when it is imported
     torch = sys.modules.get("torch")  # imported before the fork
     if torch is not None:

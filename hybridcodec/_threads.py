@@ -11,7 +11,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["threads", "run", "submit", "in_job", "spans", "SPLIT_SAMPLES"]
+__all__ = ["threads", "torch_threads", "run", "submit", "in_job", "spans", "SPLIT_SAMPLES"]
 
 #: Work on fewer samples than this stays on one thread: a pass over a Kodak plane
 #: (~0.4 M samples) takes ~0.4 ms, about what handing work to another thread costs on
@@ -36,6 +36,24 @@ def threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def torch_threads() -> int | None:
+    """How many threads a learned stage gives torch: :func:`threads`
+    (``HYBRIDCODEC_THREADS``, else the usable cores), or None when
+    ``HYBRIDCODEC_TORCH_POLICY=off`` (torch's own choice).
+
+    Every core, but with OpenMP's *passive* waits (``OMP_WAIT_POLICY=PASSIVE``, which
+    the learned stages set before they import torch): torch's default spinning waits
+    collapse when another process wants the cores.  Measured on this project's 2-core
+    machine, kodim01 at quality 50, ``lifting+cnn`` encode: quiet 2.48 s with two
+    passive threads, 3.28 s with one, 2.05 s with torch's default; with two other
+    processes spinning on both cores 4.10 s, 5.42 s and 19.67 s (``python
+    benchmarks/threads.py``; the whole table is in docs/USAGE.md, "Threads").
+    """
+    if os.environ.get("HYBRIDCODEC_TORCH_POLICY", "").strip().lower() == "off":
+        return None
+    return threads()
 
 
 def _pool() -> ThreadPoolExecutor:

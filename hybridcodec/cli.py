@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,19 @@ def _read_bytes(path: Path) -> bytes:
         raise CodecError(f"{path}: cannot read ({exc.strerror})") from None
 
 
+@contextmanager
+def _progress(label: str):
+    """Long encodes and decodes say on stderr which stage runs (after a second)."""
+    from ._progress import StderrReporter, reporting
+
+    reporter = StderrReporter(label)
+    try:
+        with reporting(reporter):
+            yield
+    finally:
+        reporter.done()
+
+
 def cmd_encode(args) -> int:
     src, dst = Path(args.input), Path(args.output)
     if dst.suffix.lower() != ".hcx" and not args.any_name:
@@ -36,10 +50,11 @@ def cmd_encode(args) -> int:
                          "write .hcx bytes under another name)")
     check_output(dst, [src], args.force)
     im, info = read_image(src)
-    data = _codec.encode(im, preset=args.preset, pipeline=args.pipeline, quality=args.quality,
-                         target_bpp=args.target_bpp, target_psnr=args.target_psnr, max_bytes=args.max_bytes,
-                         exif=info.get("exif") or None, icc_profile=info.get("icc_profile") or None,
-                         xmp=info.get("xmp") or None)
+    with _progress(f"encoding {src.name}"):
+        data = _codec.encode(im, preset=args.preset, pipeline=args.pipeline, quality=args.quality,
+                             target_bpp=args.target_bpp, target_psnr=args.target_psnr, max_bytes=args.max_bytes,
+                             exif=info.get("exif") or None, icc_profile=info.get("icc_profile") or None,
+                             xmp=info.get("xmp") or None)
     write_atomic(dst, data)
     meta = _info.info(data)
     print(f"{dst}: {meta['width']}x{meta['height']} {meta['mode']}, {meta['bytes']} bytes, "
@@ -73,7 +88,8 @@ def cmd_decode(args) -> int:
         raise CodecError(f"{dst}: unknown image extension {dst.suffix!r}; use e.g. .png")
     max_pixels = None if args.max_pixels == 0 else args.max_pixels
     data = _read_bytes(src)
-    blob, pixels = hcx_to_image(data, fmt, dst, reduce=args.reduce, max_pixels=max_pixels)
+    with _progress(f"decoding {src.name}"):
+        blob, pixels = hcx_to_image(data, fmt, dst, reduce=args.reduce, max_pixels=max_pixels)
     write_atomic(dst, blob)
     if pixels.dtype == np.uint16 and pixels.ndim == 3 and pixels.shape[2] > 1 and _info.metadata(data):
         print(f"note: {dst} is 16-bit colour, written without the file's EXIF/ICC/XMP (get them with "
@@ -132,16 +148,18 @@ def _need(*modules: str) -> None:
 def cmd_compare(args) -> int:
     _need("skimage", "matplotlib", "tqdm")
     from .compare import CompareSettings, run_compare
-    from .compare.settings import default_pipelines
+    from .compare.settings import default_codecs, default_pipelines
 
     if args.pipelines:
         pipelines = [x.strip() for x in args.pipelines.split(";") if x.strip()]
     else:
-        pipelines = _names(args.presets) if args.presets else default_pipelines()
+        pipelines = _names(args.presets) if args.presets else default_pipelines(args.all)
     settings = CompareSettings(out=args.out, data=args.data, pipelines=pipelines, jobs=args.jobs,
                                scheduler=args.scheduler, progress=not args.quiet)
     if args.codecs is not None:
         settings.codecs = _names(args.codecs)
+    elif args.all:
+        settings.codecs = default_codecs(True)
     if args.qualities:
         settings.qualities = args.qualities
     if args.metrics:
@@ -181,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="any image Pillow reads")
     p.add_argument("output", help="the .hcx file to write")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--preset", choices=list(PRESETS), help="named pipeline (default: baseline)")
+    g.add_argument("--preset", help="named pipeline (default: wavelet; `hybridcodec stages` lists them)")
     g.add_argument("--pipeline", help="pipeline spec, e.g. 'ycbcr|dct(block=16)|jpegq|huffman'")
     r = p.add_mutually_exclusive_group()
     r.add_argument("--quality", type=float, help="1..100 (default 75)")
@@ -216,8 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--presets", help="comma-separated presets or pipelines (default: baseline,dct-arith,wavelet "
                    "and those installed plugins add; `hybridcodec stages` lists them)")
     g.add_argument("--pipelines", help="';'-separated pipeline specs")
-    p.add_argument("--codecs", help="reference codecs (default: jpeg,jpeg-opencv,webp,jpeg2000,avif,heic,jxl; "
+    p.add_argument("--codecs", help="reference codecs (default: jpeg,webp,jpeg2000,avif,heic,jxl; "
                                     "missing libraries are skipped; jpeg is always run)")
+    p.add_argument("--all", action="store_true",
+                   help="also the slow or redundant rows: every learned pipeline plugins offer (post-filters on "
+                        "every transform, ...) and jpeg-opencv")
     p.add_argument("--qualities", type=_floats, help="comma-separated qualities 1..100")
     p.add_argument("--metrics", help="psnr,ssim,ms-ssim (default: all)")
     p.add_argument("--bd-window", type=_floats, help="PSNR window of the BD-rates, dB (default 28,38)")
@@ -231,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input")
     p.add_argument("output")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--preset", choices=list(PRESETS))
+    g.add_argument("--preset", help="named pipeline (default: wavelet)")
     g.add_argument("--pipeline")
     r = p.add_mutually_exclusive_group()
     r.add_argument("--quality", type=float)

@@ -27,17 +27,18 @@ from ._errors import CodecError, StageNotInstalledError, TruncatedError
 from ._files import check_output, write_atomic
 from ._model import EntropyModel, SymbolTables
 from ._pipeline import Pipeline, register_preset
-from ._plugins import PLUGINS_GROUP, register_compare_default
+from ._plugins import PLUGINS_GROUP, register_compare_default, register_cost_probe
 from ._registry import ENTRY_POINT_GROUP, install_hint, register_stage
 from ._stage import Band, Context, PlaneInfo, Stage
+from ._threads import threads, torch_threads
 from .entropy import rans
 
 __all__ = [
     "Stage", "PlaneInfo", "Band", "Context", "EntropyModel", "SymbolTables", "Pipeline",
-    "register_stage", "register_preset", "register_compare_default", "ENTRY_POINT_GROUP", "PLUGINS_GROUP",
+    "register_stage", "register_preset", "register_compare_default", "register_cost_probe", "ENTRY_POINT_GROUP", "PLUGINS_GROUP",
     "CodecError", "StageNotInstalledError", "TruncatedError", "install_hint",
     "check_coded", "check_bands", "coding_order", "plane_starts", "bands_needed", "flatten", "unflatten",
-    "rans", "write_atomic", "check_output", "encode_forward",
+    "rans", "write_atomic", "check_output", "encode_forward", "threads", "torch_threads",
 ]
 
 

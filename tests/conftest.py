@@ -6,6 +6,16 @@ import pytest
 # atheris is optional (coverage-guided fuzzing, tests/fuzz/atheris_decode.py)
 collect_ignore = [] if importlib.util.find_spec("atheris") else ["fuzz/atheris_decode.py"]
 
+# No test may depend on wall-clock time: hypothesis's per-example deadline and its
+# "too slow" health check are both wall-clock bounds, off for every test (a busy machine
+# stretches them; the tests bound work, never time).
+if importlib.util.find_spec("hypothesis"):
+    from hypothesis import HealthCheck, settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("hybridcodec", deadline=None,
+                                          suppress_health_check=[HealthCheck.too_slow])
+    _hypothesis_settings.load_profile("hybridcodec")
+
 
 def smooth_image(h, w, channels=3, seed=0):
     """A photo-like test image: smooth gradients plus mild texture and an edge."""

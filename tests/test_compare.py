@@ -43,10 +43,13 @@ def test_results_schema_and_outputs(tmp_path, photos):
     # the crop picture: one tile per codec, each near the common target bpp, and in the report
     crops = on_disk["crops"]
     assert crops["image"] == "p0.png" and [t["codec"] for t in crops["tiles"]] == ["baseline", "wavelet", "jpeg", "webp"]
-    for t in crops["tiles"]:
+    for t in crops["tiles"]:  # matched bpp: no farther from the target than the nearest measured point
         p0 = [p for p in on_disk["points"] if p["image"] == "p0.png" and p["codec"] == t["codec"]]
         nearest = min(p0, key=lambda p: abs(p["bpp"] - crops["target_bpp"]))
-        assert t["quality"] == nearest["quality"] and t["bpp"] == pytest.approx(nearest["bpp"])
+        assert abs(t["bpp"] - crops["target_bpp"]) <= abs(nearest["bpp"] - crops["target_bpp"]) + 1e-9
+    hcx = [t for t in crops["tiles"] if t["codec"] in ("baseline", "wavelet")]
+    assert all(abs(t["bpp"] / crops["target_bpp"] - 1) <= 0.02 for t in hcx)  # fractional qualities reach it
+    assert crops["bpp_range"] == [min(t["bpp"] for t in crops["tiles"]), max(t["bpp"] for t in crops["tiles"])]
     sheet = Image.open(out / "crops.png")
     assert sheet.size[0] >= 4 * 2 * crops["crop"][2] and "![crops](crops.png)" in (out / "report.md").read_text()
     assert on_disk["schema"] == "hybridcodec-compare/1" and on_disk["images"] == ["p0.png", "p1.png"]
@@ -263,10 +266,30 @@ def test_lossless_points_are_finite_and_times_are_medians(tmp_path, photos):
     assert res["encoding_time"][0] == pytest.approx(float(np.median(times)))
 
 
+def test_report_cells_escape_the_pipe_of_a_spec():
+    from hybridcodec.compare import report
+
+    assert report._md("learned|rans") == "learned\\|rans"
+    row = f"| {report._md('ycbcr|dct|jpegq|huffman')} | x |"
+    assert len([c for c in row.replace("\\|", "").split("|") if c.strip()]) == 2  # two cells, as meant
+
+
 def test_plot_styles_tell_codecs_apart():
     from hybridcodec.compare import report
 
-    assert report._style("jpeg")["zorder"] > 1 and report._style("jpeg")["lw"] > report._style("webp")["lw"]
-    assert report._style("wavelet")["ls"] == "-" and not report._learned("wavelet")
+    names = ["jpeg", "jpeg-opencv", "webp", "jpeg2000", "avif", "heic", "jxl", "baseline", "dct-arith", "wavelet",
+             "lossless", "a", "b", "c", "d", "e"]
+    bd = {n: -float(i) for i, n in enumerate(names)}
+    st = report._styles(names, bd)
+    # no two curves share colour, marker and line style; jpeg is the black dashed reference
+    assert len({(s["color"], s["marker"], s["ls"]) for s in st.values()}) == len(names)
+    assert len({s["color"] for s in st.values()}) == len(names)
+    assert st["jpeg"]["color"] == "black" and st["jpeg"]["zorder"] > max(s["zorder"] for n, s in st.items()
+                                                                         if n != "jpeg")
+    # the four best by BD-rate (most negative) are thick, the rest thin; labels carry the BD-rate
+    thick = {n for n, s in st.items() if n != "jpeg" and s["lw"] > 2}
+    assert thick == {"b", "c", "d", "e"}
+    assert "(-15.0 %)" in st["e"]["label"]
+    assert st["wavelet"]["ls"] == "-" and st["webp"]["ls"] == ":" and not report._learned("wavelet")
     if "cnn" in hybridcodec.available_stages():
-        assert report._learned("baseline+cnn") and report._style("baseline+cnn")["ls"] == "-."
+        assert report._learned("baseline+cnn") and report._styles(["baseline+cnn"], {})["baseline+cnn"]["ls"] == "-."

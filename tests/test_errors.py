@@ -13,8 +13,8 @@ from hybridcodec import CodecError, StageNotInstalledError
 from hybridcodec.container import Chunk, Header, read_container, write_container
 from conftest import smooth_image
 
-SMALL = hybridcodec.encode(smooth_image(12, 10, 3, seed=3), quality=80)
-SMALL_GREY = hybridcodec.encode(smooth_image(9, 17, 1, seed=4), quality=30)
+SMALL = hybridcodec.encode(smooth_image(12, 10, 3, seed=3), preset="baseline", quality=80)
+SMALL_GREY = hybridcodec.encode(smooth_image(9, 17, 1, seed=4), preset="baseline", quality=30)
 
 
 def _decodes_or_codec_error(data):

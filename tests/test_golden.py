@@ -180,5 +180,14 @@ def test_a_spec_that_inflates_past_the_limit_is_refused():
 
 
 def test_one_pixel_exact_bytes():
-    assert hybridcodec.encode(np.array([[200]], np.uint8), quality=75) == ONE_PIXEL
+    assert hybridcodec.encode(np.array([[200]], np.uint8), preset="baseline", quality=75) == ONE_PIXEL
     assert hybridcodec.decode(ONE_PIXEL).tolist() == [[200]]
+
+
+def test_a_file_of_the_old_default_decodes_and_the_new_default_is_wavelet():
+    # ONE_PIXEL is what encode() wrote with no preset until the default became wavelet
+    assert "huffman" in hybridcodec.info(ONE_PIXEL)["pipeline"]
+    assert hybridcodec.decode(ONE_PIXEL).tolist() == [[200]]
+    new = hybridcodec.encode(np.array([[200]], np.uint8), quality=75)
+    assert hybridcodec.info(new)["pipeline"] == hybridcodec.Pipeline("wavelet").spec()
+    assert abs(int(hybridcodec.decode(new)[0, 0]) - 200) < 16  # lossy

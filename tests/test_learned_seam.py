@@ -4,6 +4,8 @@ format and artefact, its preset and its post-filter family, all registered throu
 public API -- encodes, decodes, shows in ``hybridcodec stages`` and runs through
 ``compare``, with no edit outside this file."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -178,9 +180,20 @@ def test_the_learned_stage_runs_through_compare(registered, tmp_path):
     photos.mkdir()
     for i in range(2):
         Image.fromarray(smooth_image(64, 80, 3, seed=10 + i)).save(photos / f"p{i}.png")
+    # a record beside the weights, as the weights layer writes one: the report reads the budget from it
+    (tmp_path / f"{NAME}.json").write_text(json.dumps({"artefact": NAME, "steps": 123, "training_seconds": 7200.0,
+                                                       "device": "cpu", "machine": "2 torch threads"}))
     doc = run_compare(CompareSettings(out=str(tmp_path / "out"), data=str(photos), pipelines=[NAME, f"{NAME}+cnn"],
                                       codecs=["jpeg"], qualities=[30, 60, 90], progress=False), say=lambda *a: None)
     names = [c["name"] for c in doc["codecs"]]
     assert names[:2] == [NAME, f"{NAME}+cnn"]
     curve = next(c for c in doc["codecs"] if c["name"] == NAME)["results"]
     assert len(curve["bpp"]) == 3 and curve["bpp"] == sorted(curve["bpp"]) and curve["psnr-rgb"] == sorted(curve["psnr-rgb"]) and min(curve["psnr-rgb"]) > 20
+
+    # what it cost: the 2x2 convolution (1 -> 4 channels) and the 4x4 inverse, 4 MACs a pixel a plane,
+    # 3 planes (64 x 80: no padding), counted by the plugin's probe; the budget from the record
+    cost = next(c for c in doc["codecs"] if c["name"] == NAME)["cost"]
+    assert cost["encode_kmacs_px"] == pytest.approx(0.012) and cost["decode_kmacs_px"] == pytest.approx(0.012)
+    assert cost["training"] == {"steps": 123, "cpu_hours": 4.0, "device": "cpu", "artefacts": [NAME]}
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert f"| {NAME} | " in report and "| 0.0 | 0.0 | 123 | 4.0 | cpu | " in report and "4-5 M steps" in report

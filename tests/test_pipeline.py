@@ -21,8 +21,9 @@ def test_preset_expands_and_is_in_header(rgb):
     assert hybridcodec.info(data)["pipeline"] == Pipeline("baseline").spec()
 
 
-def test_default_is_baseline(rgb):
-    assert hybridcodec.encode(rgb) == hybridcodec.encode(rgb, pipeline="baseline")
+def test_default_is_wavelet(rgb):
+    assert hybridcodec.encode(rgb) == hybridcodec.encode(rgb, pipeline="wavelet")
+    assert hybridcodec.DEFAULT_PRESET == "wavelet"
 
 
 def test_stage_params_validated():

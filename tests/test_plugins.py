@@ -32,10 +32,14 @@ def test_bad_presets_are_refused(name, spec, message):
 
 
 def test_compare_defaults_come_from_the_plugins(monkeypatch):
+    _plugins.load_plugins()  # the installed plugins' defaults first
     monkeypatch.setattr(_plugins, "_compare", list(_plugins._compare))
+    monkeypatch.setattr(_plugins, "_compare_more", list(_plugins._compare_more))
     hybridcodec.register_compare_default("wavelet+test-nothing")
+    hybridcodec.register_compare_default("wavelet+test-slow", slow=True)
     assert default_pipelines()[:3] == ["baseline", "dct-arith", "wavelet"]
-    assert default_pipelines()[-1] == "wavelet+test-nothing"
+    assert default_pipelines()[-1] == "wavelet+test-nothing" and "wavelet+test-slow" not in default_pipelines()
+    assert default_pipelines(True)[-1] == "wavelet+test-slow"  # compare --all
     with pytest.raises(ValueError):
         hybridcodec.register_compare_default("")
 

@@ -23,6 +23,20 @@ def test_pool_workers_get_their_share_of_the_cores(monkeypatch):
     assert got == [("1", 1)] * 3
 
 
+def _policy(_):
+    from hybridcodec.plugin import threads, torch_threads
+
+    return threads(), torch_threads()
+
+
+def test_pool_workers_split_the_threads_of_numba_and_torch_alike(monkeypatch):
+    monkeypatch.setenv("HYBRIDCODEC_THREADS", "4")
+    monkeypatch.delenv("HYBRIDCODEC_TORCH_POLICY", raising=False)
+    got = []
+    run_tasks(_policy, [0, 1], got.append, jobs=2)
+    assert got == [(2, 2)] * 2
+
+
 def test_an_explicit_omp_setting_is_kept(monkeypatch):
     pytest.importorskip("torch")
     monkeypatch.setenv("OMP_NUM_THREADS", "3")

@@ -12,7 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Codec", "REFERENCE_CODECS", "reference_codec", "hybrid_codec", "DEFAULT_QUALITIES"]
+__all__ = ["Codec", "REFERENCE_CODECS", "reference_codec", "hybrid_codec", "DEFAULT_QUALITIES", "is_learned",
+           "measure_cost"]
 
 DEFAULT_QUALITIES = (3, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 
@@ -145,3 +146,35 @@ def hybrid_codec(spec: str) -> Codec:
     name = spec if spec in hybridcodec.PRESETS else spec
     return Codec(name, f"hybridcodec {pipe.spec()}",
                  lambda img, q: hybridcodec.encode(img, pipeline=spec, quality=q), hybridcodec.decode)
+
+
+def is_learned(spec: str) -> bool:
+    """True when pipeline ``spec`` has a stage from a plugin (the learned ones)."""
+    import hybridcodec
+    from .._errors import CodecError
+
+    try:
+        return any(not type(s).__module__.startswith("hybridcodec.") for s in hybridcodec.Pipeline(spec).stages)
+    except CodecError:
+        return False
+
+
+def measure_cost(codec: Codec, img: np.ndarray, q: float, probes) -> dict:
+    """One encode and one decode of ``img`` at ``q`` inside every cost probe a plugin
+    registered: kMACs a pixel each way, and the training budget of the weights read."""
+    from contextlib import ExitStack
+
+    pixels = img.shape[0] * img.shape[1]
+    cost: dict = {}
+    for way in ("encode", "decode"):
+        with ExitStack() as stack:
+            tallies = [stack.enter_context(p()) for p in probes]
+            if way == "encode":
+                data = codec.encode(img, q)
+            else:
+                codec.decode(data)
+        cost[f"{way}_kmacs_px"] = round(sum(t.get("macs", 0) for t in tallies) / pixels / 1000, 3)
+        for t in tallies:
+            if t.get("training"):
+                cost["training"] = t["training"]
+    return cost

@@ -1,5 +1,6 @@
-"""The picture of a comparison: the same crop of one image from every codec at about
-the same bpp, side by side, each labelled with its codec, bpp and PSNR."""
+"""The picture of a comparison: the same crop of one image from every codec at the same
+bpp (each codec's quality searched until its file is within 2 % of the target, where
+its knob allows), side by side, each labelled with its codec, bpp and PSNR."""
 
 from __future__ import annotations
 
@@ -27,6 +28,39 @@ def _busiest(img: np.ndarray, size: int) -> tuple[int, int]:
     return at
 
 
+def _matched(codec, img: np.ndarray, target: float, points: list[dict], tries: int = 8):
+    """(quality, file) of ``codec`` whose bpp on ``img`` is nearest ``target``: the
+    measured ``points`` bracket it, then bisection on the quality (whole numbers for
+    the reference codecs, whose knobs take no fractions) until within 2 %."""
+    pixels = img.shape[0] * img.shape[1]
+    hcx = codec.description.startswith("hybridcodec")
+    tried = {}
+
+    def bpp_at(q):
+        if q not in tried:
+            tried[q] = codec.encode(img, q)
+        return 8.0 * len(tried[q]) / pixels
+
+    known = sorted((float(p["quality"]), float(p["bpp"])) for p in points)
+    lo = max((q for q, b in known if b <= target), default=1.0)
+    hi = min((q for q, b in known if b >= target and q >= lo), default=100.0)
+    for _ in range(tries):
+        mid = round((lo + hi) / 2, 2) if hcx else float(round((lo + hi) / 2))
+        if mid <= lo or mid >= hi:  # the knob has no setting in between
+            break
+        b = bpp_at(mid)
+        if abs(b - target) <= 0.02 * target:
+            break
+        if b < target:
+            lo = mid
+        else:
+            hi = mid
+    for q in (lo, hi):
+        bpp_at(q)
+    q = min(tried, key=lambda q: abs(bpp_at(q) - target))
+    return q, tried[q]
+
+
 def write_crops(path: Path, codecs: dict, image_name: str, img: np.ndarray, points: list[dict],
                 target_bpp: float | None = None) -> dict:
     """Encode ``img`` with each codec (``name -> Codec``) at the quality whose measured bpp
@@ -52,16 +86,15 @@ def write_crops(path: Path, codecs: dict, image_name: str, img: np.ndarray, poin
     original = img[y : y + size, x : x + size]
     tiles.append((original, "original"))
     for name, ps in mine.items():
-        p = min(ps, key=lambda p: abs(p["bpp"] - target_bpp))
         codec = codecs[name]
-        data = codec.encode(img, p["quality"])
+        q, data = _matched(codec, img, target_bpp, ps)
         dec = np.asarray(codec.decode(data))
         if dec.ndim == 2:
             dec = np.repeat(dec[:, :, None], 3, axis=2)
         bpp = 8.0 * len(data) / (img.shape[0] * img.shape[1])
         db = psnr(img, dec[:, :, :3])
         tiles.append((dec[y : y + size, x : x + size, :3], f"{name}\n{bpp:.3f} bpp  {db:.2f} dB"))
-        shown.append({"codec": name, "quality": p["quality"], "bpp": bpp, "psnr": db})
+        shown.append({"codec": name, "quality": q, "bpp": bpp, "psnr": db})
     scale, label_h = 2, 34
     tw, th = size * scale, size * scale + label_h
     rows = -(-len(tiles) // COLUMNS)
@@ -75,4 +108,5 @@ def write_crops(path: Path, codecs: dict, image_name: str, img: np.ndarray, poin
     tmp = path.with_name(f".{path.name}.tmp.png")
     sheet.save(tmp)
     tmp.replace(path)
-    return {"image": image_name, "target_bpp": target_bpp, "crop": [int(y), int(x), size], "tiles": shown}
+    return {"image": image_name, "target_bpp": target_bpp, "crop": [int(y), int(x), size], "tiles": shown,
+            "bpp_range": [min(t["bpp"] for t in shown), max(t["bpp"] for t in shown)]}

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from .._tasks import run_tasks
-from .codecs import REFERENCE_CODECS, Codec, hybrid_codec, reference_codec
+from .codecs import REFERENCE_CODECS, Codec, hybrid_codec, is_learned, measure_cost, reference_codec
 from .._errors import CodecError
 from .data import check_sources, image_sources, load_image
 from .metrics import compute
@@ -32,8 +32,10 @@ def _codec(key) -> Codec:
 
 
 def run_task(task) -> list[dict]:
-    """One codec on one image at every quality; returns one record per quality."""
-    key, image, source, qualities, metrics = task
+    """One codec on one image at every quality; returns one record per quality (a task
+    flagged to, for a learned pipeline, also what its networks cost)."""
+    key, image, source, qualities, metrics, *flags = task
+    count_cost = flags[0] if flags else True
     codec = _codec(tuple(key))
     img = load_image(source)
     raw = img.size
@@ -50,6 +52,14 @@ def run_task(task) -> list[dict]:
                "encode_s": t1 - t0, "decode_s": t2 - t1}
         rec.update(compute(metrics, img, dec))
         out.append(rec)
+    if count_cost and key[0] == "hcx" and is_learned(key[1]):
+        from .._plugins import cost_probes
+
+        probes = cost_probes()
+        if probes:  # what the networks cost: counted once, at the middle quality, untimed
+            cost = measure_cost(codec, img, qualities[len(qualities) // 2], probes)
+            for rec in out:
+                rec.update(cost)
     return out
 
 
@@ -64,7 +74,7 @@ def _available(settings: CompareSettings, say) -> list:
         try:
             reference_codec(name)
         except ImportError as exc:
-            say(f"skipping {name}: {exc}")
+            say(f"skipping {name}: {exc} (pip install 'hybridcodec[compare]' installs every reference codec)")
             continue
         keys.append(("ref", name))
     for key in keys:
@@ -99,11 +109,14 @@ def run_compare(settings: CompareSettings, say=print) -> dict:
     done = {(p["codec"], p["image"], float(p["quality"])) for p in _load_points(points_path)
             if all(m in p for m in settings.metrics)}
     tasks = []
-    for key in keys:
-        for name, source in images:
+    # image by image, every codec on each: each stretch of the run holds the same mix of slow
+    # (learned) and fast codecs, so the progress bar's estimate holds from the first image on
+    # (codec by codec, it jumped from 42 to 7 to 37 minutes)
+    for name, source in images:
+        for key in keys:
             todo = [q for q in qualities if (key[1], name, q) not in done]
-            if todo:
-                tasks.append((key, name, source, todo, list(settings.metrics)))
+            if todo:  # the cost of a learned pipeline's networks: counted on the first image only
+                tasks.append((key, name, source, todo, list(settings.metrics), name == images[0][0]))
     if len(done):
         say(f"resuming: {len(done)} results already in {points_path}")
     interrupted = False

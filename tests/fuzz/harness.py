@@ -165,7 +165,8 @@ class Stats:
     cases: int = 0
     outcomes: dict = field(default_factory=dict)
     failures: list = field(default_factory=list)  # (seed, index, target, mutations, error)
-    slowest: tuple = (0.0, None)
+    slowest: tuple = (0.0, None)  # wall seconds: for reports (a busy machine stretches it)
+    heaviest_cpu: tuple = (0.0, None)  # CPU seconds of this process: what the tests bound
     peak_mb: float = 0.0
     peak_case: object = None
 
@@ -175,6 +176,7 @@ class Stats:
             self.outcomes[k] = self.outcomes.get(k, 0) + v
         self.failures += other.failures
         self.slowest = max(self.slowest, other.slowest, key=lambda t: t[0])
+        self.heaviest_cpu = max(self.heaviest_cpu, other.heaviest_cpu, key=lambda t: t[0])
         if other.peak_mb > self.peak_mb:
             self.peak_mb, self.peak_case = other.peak_mb, other.peak_case
 
@@ -204,17 +206,19 @@ def run_cases(seed: int, start: int, stop: int, progress=None) -> Stats:
     base = peak_rss_mb()
     for i in range(start, stop):
         data, muts, target = make_case(seed, i)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             outcome = run_target(data, target)
         except Exception as exc:  # noqa: BLE001 - every other exception is a finding
             outcome = "DISALLOWED"
             stats.failures.append((seed, i, target, muts, f"{type(exc).__name__}: {exc}"[:300]))
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         stats.cases += 1
         stats.outcomes[outcome] = stats.outcomes.get(outcome, 0) + 1
         if dt > stats.slowest[0]:
             stats.slowest = (dt, (seed, i, target, muts))
+        if cpu > stats.heaviest_cpu[0]:
+            stats.heaviest_cpu = (cpu, (seed, i, target, muts))
         peak = peak_rss_mb() - base
         if peak > stats.peak_mb:
             stats.peak_mb, stats.peak_case = peak, (seed, i, target, muts)

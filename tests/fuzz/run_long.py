@@ -56,6 +56,7 @@ def report(stats: harness.Stats, seconds: float, say=print) -> None:
     for k, v in sorted(stats.outcomes.items(), key=lambda kv: -kv[1]):
         say(f"  {k:34} {v}")
     say(f"slowest case: {stats.slowest[0]:.3f} s {stats.slowest[1]}")
+    say(f"most CPU time in a case: {stats.heaviest_cpu[0]:.3f} s {stats.heaviest_cpu[1]}")
     say(f"largest peak memory growth: {stats.peak_mb:.0f} MB {stats.peak_case}")
     for f in stats.failures[:50]:
         say(f"DISALLOWED seed={f[0]} case={f[1]} target={f[2]} mutations={f[3]}: {f[4]}")

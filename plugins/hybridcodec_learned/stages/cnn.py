@@ -7,6 +7,7 @@ import numpy as np
 from hybridcodec import CodecError, Param, Stage, register_stage
 
 from .. import weights
+from ._torch import use_torch
 
 # torch is imported when the network first runs, not with the stage: parsing a spec
 # that names cnn (or refusing one that names it 250 times) must not cost torch's import
@@ -62,7 +63,7 @@ def apply_filter(net, image: np.ndarray, quality: float, shift: float = 0.0, vie
 
 
 def _filter(net, image: np.ndarray, quality: float, shift: float) -> np.ndarray:
-    import torch
+    torch = use_torch()
 
     from ..nets.postfilter import strength
 

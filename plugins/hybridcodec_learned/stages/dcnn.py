@@ -14,6 +14,7 @@ import numpy as np
 from hybridcodec import Band, CodecError, EntropyModel, PlaneInfo, Stage, register_stage
 
 from .. import weights
+from ._torch import use_torch
 from ._pixels import check_pixel_planes, from_rgb, to_rgb
 from ._steps import log2_step
 
@@ -52,7 +53,7 @@ class DCNNTransform(Stage):
         return _ChannelModel(self.index)
 
     def encode(self, planes, layout, ctx):
-        import torch
+        torch = use_torch()
 
         w, digest = _weights()
         h, wd = layout[0].shape
@@ -67,7 +68,7 @@ class DCNNTransform(Stage):
         return [np.ascontiguousarray(q.T.reshape(_K, by, bx))]
 
     def decode(self, planes, layout, ctx):
-        import torch
+        torch = use_torch()
 
         w = _checked(ctx, self.index)
         q = np.asarray(planes[0])

@@ -24,6 +24,7 @@ from hybridcodec import Band, CodecError, EntropyModel, PlaneInfo, Stage, regist
 from hybridcodec.plugin import rans
 
 from .. import weights
+from ._torch import use_torch
 from ._pixels import check_pixel_planes, from_rgb, to_rgb
 from ._steps import log2_step
 
@@ -106,7 +107,7 @@ class LearnedTransform(Stage):
     # -- encode / decode --------------------------------------------------------------
 
     def encode(self, planes, layout, ctx):
-        import torch
+        torch = use_torch()
 
         loaded = weights.get("learned").load()
         w = _checked(loaded)
@@ -134,7 +135,7 @@ class LearnedTransform(Stage):
         return [q]
 
     def decode(self, planes, layout, ctx):
-        import torch
+        torch = use_torch()
 
         mean, _, w = self._prior(ctx)
         q = np.asarray(planes[0])

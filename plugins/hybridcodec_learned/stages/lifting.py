@@ -27,6 +27,7 @@ from hybridcodec.stages.dwt import wavelet_bands
 from hybridcodec.wavelets.subbands import WaveletPlan, auto_levels
 
 from .. import weights
+from ._torch import use_torch
 from ._pixels import MAX_PIXELS
 
 __all__ = ["LearnedLifting", "JointLifting"]
@@ -61,7 +62,7 @@ class LearnedLifting(Stage):
                      for p, plan in zip(planes, self._plans(planes)))
 
     def encode(self, planes, layout, ctx):
-        import torch
+        torch = use_torch()
 
         from ..nets.lifting import analyze
 
@@ -78,7 +79,7 @@ class LearnedLifting(Stage):
         return out
 
     def decode(self, planes, layout, ctx):
-        import torch
+        torch = use_torch()
 
         from ..nets.lifting import synthesize
 

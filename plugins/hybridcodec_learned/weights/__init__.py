@@ -42,7 +42,7 @@ from .formats import FORMATS, Format, register_format
 
 __all__ = ["Artefact", "Loaded", "register", "get", "artefacts", "load_file", "clear_cache", "save",
            "write_record", "read_record", "RECORD_SCHEMA", "SHIPPED", "Format", "FORMATS", "register_format",
-           "is_shipped"]
+           "is_shipped", "watch", "unwatch"]
 
 #: The folder of the shipped files (artefacts without a folder of their own live here).
 SHIPPED = Path(__file__).resolve().parent
@@ -153,9 +153,31 @@ def artefacts(format: str | None = None, family: str | None = None) -> list[Arte
             if (format is None or a.format == format) and (family is None or a.family == family)]
 
 
-@lru_cache(maxsize=16)
+#: Sets of the paths read while they are in the list (:func:`watch`).
+_WATCHERS: list = []
+
+
 def load_file(format: str, path: str, label: str = "weights") -> Loaded:
     """Read any file of ``format`` (cached by path: a decoder reads its weights once)."""
+    for seen in _WATCHERS:
+        seen.add(str(Path(path)))
+    return _load_file(format, path, label)
+
+
+def watch() -> set:
+    """Start noting the files :func:`load_file` is asked for into the returned set
+    (what a pipeline ran on, for its training budget); :func:`unwatch` stops."""
+    seen: set = set()
+    _WATCHERS.append(seen)
+    return seen
+
+
+def unwatch(seen: set) -> None:
+    _WATCHERS[:] = [w for w in _WATCHERS if w is not seen]  # by identity: empty sets are equal
+
+
+@lru_cache(maxsize=16)
+def _load_file(format: str, path: str, label: str) -> Loaded:
     fmt = FORMATS[format]
     p = Path(path)
     if fmt.needs_torch:
@@ -173,7 +195,7 @@ def load_file(format: str, path: str, label: str = "weights") -> Loaded:
 
 
 def clear_cache() -> None:
-    load_file.cache_clear()
+    _load_file.cache_clear()
 
 
 def is_shipped(path: Path) -> bool:
