@@ -50,6 +50,7 @@ class Suite:
     contributions: list = field(default_factory=list)  # (what, pipeline, measured against)
     ahead: tuple = ()  # (pipeline, [others]): is it above each other curve at every quality?
     artefact: str = ""  # suite "hours": the artefact each given weight file stands for
+    everything: bool = False  # what compare --all runs where pipelines, codecs, qualities are None
 
 
 LIFTING = dict(
@@ -70,8 +71,8 @@ LIFTING = dict(
 )
 
 SUITES = {
-    "kodak": Suite("every default pipeline of compare (classical and, with the plugin, learned) against every "
-                   "reference codec on Kodak: the README's headline table"),
+    "kodak": Suite("every pipeline of compare --all (classical and, with the plugin, learned) against every "
+                   "reference codec on Kodak, 12 qualities: the README's headline table", everything=True),
     "learned": Suite("the learned transforms with their entropy models and the post-filter, against JPEG",
                      pipelines=["learned", "learned+cnn", "learned|rans", "dcnn", "dcnn|rans"], codecs=["jpeg"],
                      qualities=[5, 15, 25, 35, 50, 70, 90],
@@ -167,6 +168,12 @@ def run_suite(name: str, suite: Suite, out: Path, data: str, jobs: int, argv) ->
 
     folder = None if data == "skimage" else str(KODAK if data == "kodak" else data)
     settings = CompareSettings(out=str(out), data=folder, jobs=jobs, progress=False)
+    if suite.everything:
+        from hybridcodec.compare.codecs import ALL_QUALITIES
+        from hybridcodec.compare.settings import default_codecs, default_pipelines
+
+        settings.pipelines, settings.codecs = default_pipelines(True), default_codecs(True)
+        settings.qualities = list(ALL_QUALITIES)
     for key in ("pipelines", "codecs", "qualities"):
         if getattr(suite, key) is not None:
             setattr(settings, key, list(getattr(suite, key)))

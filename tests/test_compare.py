@@ -293,3 +293,18 @@ def test_plot_styles_tell_codecs_apart():
     assert st["wavelet"]["ls"] == "-" and st["webp"]["ls"] == ":" and not report._learned("wavelet")
     if "cnn" in hybridcodec.available_stages():
         assert report._learned("baseline+cnn") and report._styles(["baseline+cnn"], {})["baseline+cnn"]["ls"] == "-."
+
+
+def test_ssim_is_scikit_images():
+    from skimage.metrics import structural_similarity
+
+    from hybridcodec.compare.metrics import ssim
+
+    rng = np.random.default_rng(5)
+    for shape in ((40, 53, 3), (31, 29), (11, 64, 3)):
+        a = rng.integers(0, 256, shape).astype(np.uint8)
+        b = np.clip(a.astype(int) + rng.integers(-20, 20, shape), 0, 255).astype(np.uint8)
+        kw = {"channel_axis": 2} if len(shape) == 3 else {}
+        ref = structural_similarity(a, b, data_range=255, gaussian_weights=True, sigma=1.5,
+                                    use_sample_covariance=False, **kw)
+        assert ssim(a, b) == pytest.approx(ref, abs=1e-9)

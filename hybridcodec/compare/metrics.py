@@ -1,7 +1,13 @@
-"""Fidelity metrics on RGB at full range 0..255: PSNR, SSIM (scikit-image) and
-MS-SSIM (:func:`ms_ssim`, which reproduces pytorch-msssim to 1e-7 without needing
-torch; sewar's, the torch-free library, took 1.4 s per Kodak image against 0.15 s
-and gives different values)."""
+"""Fidelity metrics on RGB at full range 0..255: PSNR, SSIM (:func:`ssim`, which
+reproduces scikit-image's ``structural_similarity`` with Gaussian weights) and MS-SSIM
+(:func:`ms_ssim`, which reproduces pytorch-msssim to 1e-7 without needing torch;
+sewar's, the torch-free library, took 1.4 s per Kodak image against 0.15 s and gives
+different values).
+
+Both blur with OpenCV's separable filter in float64 over the "valid" region only
+(where no border rule matters), the same 11-tap Gaussian (sigma 1.5) as the references:
+on a 741 x 500 photo SSIM took 0.19 s with scikit-image and MS-SSIM 0.17 s with scipy's
+filters, about a third of a default ``compare`` run's CPU time (2026-12-03)."""
 
 from __future__ import annotations
 
@@ -9,21 +15,58 @@ import numpy as np
 
 from .._metrics import psnr
 
-__all__ = ["METRICS", "compute", "msssim_backend", "ms_ssim"]
+__all__ = ["METRICS", "compute", "msssim_backend", "ms_ssim", "ssim"]
 
 _MS_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 METRICS = ("psnr", "ssim", "ms-ssim")
 
 
-def _ssim(a, b):
-    from skimage.metrics import structural_similarity
+_WIN = np.exp(-((np.arange(11) - 5) ** 2) / (2 * 1.5**2))
+_WIN /= _WIN.sum()
 
-    kw = {"channel_axis": 2} if a.ndim == 3 else {}
-    if min(a.shape[:2]) < 7:
+
+def _blur_valid(x: np.ndarray) -> np.ndarray:
+    """The 11-tap Gaussian (sigma 1.5) in both directions, float64, the "valid" region
+    (5 samples of each border dropped: there the border rule would count)."""
+    import cv2
+
+    return cv2.sepFilter2D(x, cv2.CV_64F, _WIN, _WIN, borderType=cv2.BORDER_REFLECT)[5:-5, 5:-5]
+
+
+def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
+    """SSIM (Wang et al. 2004) as scikit-image's ``structural_similarity(a, b,
+    data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)``
+    computes it: per channel, the mean over the region 5 samples in from every border,
+    then the mean over channels.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).integers(0, 256, (40, 50, 3)).astype(np.uint8)
+    >>> ssim(x, x)
+    1.0
+    """
+    x = np.asarray(a, np.float64)
+    y = np.asarray(b, np.float64)
+    if x.ndim == 2:
+        x, y = x[:, :, None], y[:, :, None]
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    means = []
+    for ch in range(x.shape[2]):
+        xs, ys = np.ascontiguousarray(x[:, :, ch]), np.ascontiguousarray(y[:, :, ch])
+        mx, my = _blur_valid(xs), _blur_valid(ys)
+        vx = _blur_valid(xs * xs) - mx * mx
+        vy = _blur_valid(ys * ys) - my * my
+        vxy = _blur_valid(xs * ys) - mx * my
+        s = ((2 * mx * my + c1) * (2 * vxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+        means.append(float(s.mean()))
+    return round(float(np.mean(means)), 12)
+
+
+def _ssim(a, b):
+    if min(a.shape[:2]) < 11:
         return float("nan")
-    return float(structural_similarity(a, b, data_range=255, gaussian_weights=True, sigma=1.5,
-                                       use_sample_covariance=False, **kw))
+    return ssim(a, b)
 
 
 def msssim_backend() -> str:
@@ -51,15 +94,7 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     >>> ms_ssim(x, x)
     1.0
     """
-    from scipy.ndimage import correlate1d
-
-    win = np.exp(-((np.arange(11) - 5) ** 2) / (2 * 1.5**2))
-    win /= win.sum()
-
-    def blur(x):  # separable, "valid" region only
-        x = correlate1d(x, win, axis=0, mode="constant")[5:-5]
-        return correlate1d(x, win, axis=1, mode="constant")[:, 5:-5]
-
+    blur = _blur_valid
     x = np.asarray(a, np.float64)
     y = np.asarray(b, np.float64)
     if x.ndim == 2:
@@ -67,7 +102,7 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     per_channel = []
     for ch in range(x.shape[2]):
-        xs, ys = x[:, :, ch], y[:, :, ch]
+        xs, ys = np.ascontiguousarray(x[:, :, ch]), np.ascontiguousarray(y[:, :, ch])
         vals = []
         for level in range(len(_MS_WEIGHTS)):
             mx, my = blur(xs), blur(ys)

@@ -22,6 +22,7 @@ POINTS_FILE = "points.jsonl"
 
 
 _CODECS: dict = {}
+_WARM: set = set()  # codecs this process has run once
 
 
 def _codec(key) -> Codec:
@@ -39,7 +40,9 @@ def run_task(task) -> list[dict]:
     codec = _codec(tuple(key))
     img = load_image(source)
     raw = img.size
-    codec.decode(codec.encode(img, qualities[0]))  # warm-up (numba compiles on first use): not timed
+    if tuple(key) not in _WARM:  # warm-up, once a process (numba compiles, torch and weights load): not timed
+        codec.decode(codec.encode(img, qualities[0]))
+        _WARM.add(tuple(key))
     out = []
     for q in qualities:
         t0 = time.perf_counter()
