@@ -282,8 +282,8 @@ def test_plot_styles_tell_codecs_apart():
     bd = {n: -float(i) for i, n in enumerate(names)}
     st = report._styles(names, bd)
     # no two curves share colour, marker and line style; jpeg is the black dashed reference
-    assert len({(s["color"], s["marker"], s["ls"]) for s in st.values()}) == len(names)
-    assert len({s["color"] for s in st.values()}) == len(names)
+    assert len({(str(s["color"]), s["marker"], s["ls"]) for s in st.values()}) == len(names)
+    assert len({tuple(s["color"]) if not isinstance(s["color"], str) else s["color"] for s in st.values()}) == len(names)
     assert st["jpeg"]["color"] == "black" and st["jpeg"]["zorder"] > max(s["zorder"] for n, s in st.items()
                                                                          if n != "jpeg")
     # the four best by BD-rate (most negative) are thick, the rest thin; labels carry the BD-rate

@@ -67,7 +67,7 @@ def write_crops(path: Path, codecs: dict, image_name: str, img: np.ndarray, poin
     on this image is nearest ``target_bpp`` (default: the median over codecs of each
     codec's bpp nearest 0.5), and write the labelled crops to ``path`` (PNG).  Returns
     what each tile shows (codec, quality, bpp, PSNR)."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     from .._metrics import psnr
 
@@ -85,8 +85,8 @@ def write_crops(path: Path, codecs: dict, image_name: str, img: np.ndarray, poin
     tiles, shown = [], []
     original = img[y : y + size, x : x + size]
     tiles.append((original, "original"))
-    for name, ps in mine.items():
-        codec = codecs[name]
+    for name in [n for n in codecs if n in mine]:  # the report's order, not the order results came in
+        ps, codec = mine[name], codecs[name]
         q, data = _matched(codec, img, target_bpp, ps)
         dec = np.asarray(codec.decode(data))
         if dec.ndim == 2:
@@ -95,16 +95,20 @@ def write_crops(path: Path, codecs: dict, image_name: str, img: np.ndarray, poin
         db = psnr(img, dec[:, :, :3])
         tiles.append((dec[y : y + size, x : x + size, :3], f"{name}\n{bpp:.3f} bpp  {db:.2f} dB"))
         shown.append({"codec": name, "quality": q, "bpp": bpp, "psnr": db})
-    scale, label_h = 2, 34
+    scale, label_h = 2, 44
     tw, th = size * scale, size * scale + label_h
     rows = -(-len(tiles) // COLUMNS)
     sheet = Image.new("RGB", (COLUMNS * tw, rows * th), "white")
     draw = ImageDraw.Draw(sheet)
+    try:
+        font = ImageFont.load_default(size=16)
+    except TypeError:  # Pillow before 10.1: the small bitmap font
+        font = ImageFont.load_default()
     for i, (tile, label) in enumerate(tiles):
         r, c = divmod(i, COLUMNS)
         im = Image.fromarray(np.ascontiguousarray(tile.astype(np.uint8))).resize((tw, tw), Image.NEAREST)
         sheet.paste(im, (c * tw, r * th))
-        draw.multiline_text((c * tw + 4, r * th + tw + 2), label, fill="black")
+        draw.multiline_text((c * tw + 4, r * th + tw + 2), label, fill="black", font=font)
     tmp = path.with_name(f".{path.name}.tmp.png")
     sheet.save(tmp)
     tmp.replace(path)

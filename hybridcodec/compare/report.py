@@ -165,13 +165,14 @@ _MARKERS = "osD^vP*Xhp<>"
 
 
 def _styles(names, bd: dict) -> dict:
-    """A style per curve that tells every curve apart: a colour of its own (tab20),
+    """A style per curve that tells every curve apart: a colour of its own (tab10, then
+    Dark2: no two light/dark pairs of one hue, as tab20 has),
     a marker, the line by kind (reference codecs dotted, hybridcodec's classical
     pipelines solid, learned ones dash-dotted); jpeg, the BD reference, black and
     dashed; the four best by BD-rate drawn thick and on top, the rest thin."""
     import matplotlib
 
-    cmap = matplotlib.colormaps["tab20"]
+    colours = list(matplotlib.colormaps["tab10"].colors) + list(matplotlib.colormaps["Dark2"].colors)
     ranked = sorted((n for n in names if n != "jpeg" and bd.get(n) is not None), key=lambda n: bd[n])
     best = set(ranked[:4])
     out = {}
@@ -179,7 +180,7 @@ def _styles(names, bd: dict) -> dict:
         learned = name not in REFERENCE_CODECS and _learned(name)
         ls = ":" if name in REFERENCE_CODECS else ("-." if learned else "-")
         tag = f" ({bd[name]:+.1f} %)" if bd.get(name) is not None else ""
-        out[name] = {"ls": ls, "color": cmap(i % 20), "marker": _MARKERS[i % len(_MARKERS)], "ms": 4,
+        out[name] = {"ls": ls, "color": colours[i % len(colours)], "marker": _MARKERS[i % len(_MARKERS)], "ms": 4,
                      "lw": 2.4 if name in best else 1.2, "alpha": 1.0 if name in best else 0.75,
                      "zorder": 4 if name in best else 2,
                      "label": f"{name}{' (learned)' if learned else ''}{tag}"}
@@ -271,10 +272,10 @@ def _plots(out: Path, results: dict, bd: dict | None = None) -> None:
             a.set_title(title, fontsize=10)
         handles, labels = ax.get_legend_handles_labels()
         if handles:
-            fig.legend(handles, labels, loc="center right", fontsize=8, title="BD-rate vs jpeg (PSNR)",
-                       title_fontsize=8)
+            fig.legend(handles, labels, loc="center left", bbox_to_anchor=(0.8, 0.5), fontsize=8,
+                       title="BD-rate vs jpeg (PSNR)", title_fontsize=8)
         fig.suptitle("rate-distortion, mean over images (thick: the four best by BD-rate)")
-        fig.tight_layout(rect=(0, 0, 0.76, 0.96))
+        fig.tight_layout(rect=(0, 0, 0.8, 0.96))
         tmp = out / f".{fname}.tmp.png"
         fig.savefig(tmp)
         plt.close(fig)
