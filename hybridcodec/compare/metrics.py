@@ -34,6 +34,15 @@ def _blur_valid(x: np.ndarray) -> np.ndarray:
     return cv2.sepFilter2D(x, cv2.CV_64F, _WIN, _WIN, borderType=cv2.BORDER_REFLECT)[5:-5, 5:-5]
 
 
+def _channels(a, b):
+    """Each channel of ``a`` and ``b`` (H x W or H x W x C) as contiguous float64 planes."""
+    x, y = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if x.ndim == 2:
+        x, y = x[:, :, None], y[:, :, None]
+    for ch in range(x.shape[2]):
+        yield np.ascontiguousarray(x[:, :, ch]), np.ascontiguousarray(y[:, :, ch])
+
+
 def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     """SSIM (Wang et al. 2004) as scikit-image's ``structural_similarity(a, b,
     data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)``
@@ -46,14 +55,9 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     >>> ssim(x, x)
     1.0
     """
-    x = np.asarray(a, np.float64)
-    y = np.asarray(b, np.float64)
-    if x.ndim == 2:
-        x, y = x[:, :, None], y[:, :, None]
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     means = []
-    for ch in range(x.shape[2]):
-        xs, ys = np.ascontiguousarray(x[:, :, ch]), np.ascontiguousarray(y[:, :, ch])
+    for xs, ys in _channels(a, b):
         mx, my = _blur_valid(xs), _blur_valid(ys)
         vx = _blur_valid(xs * xs) - mx * mx
         vy = _blur_valid(ys * ys) - my * my
@@ -95,14 +99,9 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
     1.0
     """
     blur = _blur_valid
-    x = np.asarray(a, np.float64)
-    y = np.asarray(b, np.float64)
-    if x.ndim == 2:
-        x, y = x[:, :, None], y[:, :, None]
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     per_channel = []
-    for ch in range(x.shape[2]):
-        xs, ys = np.ascontiguousarray(x[:, :, ch]), np.ascontiguousarray(y[:, :, ch])
+    for xs, ys in _channels(a, b):
         vals = []
         for level in range(len(_MS_WEIGHTS)):
             mx, my = blur(xs), blur(ys)
