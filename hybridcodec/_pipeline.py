@@ -167,13 +167,13 @@ def _parse_stage(item: str) -> Stage:
         raise CodecError(f"preset {name!r} cannot take parameters or be mixed with '|'; use {name}+STAGE")
     try:
         cls = get_stage(name)
-    except StageNotInstalledError as exc:
+    except StageNotInstalledError:
         near = [n for n in close_names(name, list(available_stages()) + list(PRESETS)) if n != name]
         if near:  # most likely a misspelling
             raise StageNotInstalledError(
                 f"unknown stage {name!r}; did you mean {' or '.join(repr(n) for n in near)}? (If {name!r} comes "
                 f"from a plugin that is not installed: {install_hint()})") from None
-        raise exc from None
+        raise
     return cls(**kwargs)
 
 

@@ -33,7 +33,9 @@ def _matched(codec, img: np.ndarray, target: float, points: list[dict], tries: i
     measured ``points`` bracket it, then bisection on the quality (whole numbers for
     the reference codecs, whose knobs take no fractions) until within 2 %."""
     pixels = img.shape[0] * img.shape[1]
-    hcx = codec.description.startswith("hybridcodec")
+    from .codecs import REFERENCE_CODECS
+
+    hcx = codec.name not in REFERENCE_CODECS  # hybridcodec's qualities take fractions
     tried = {}
 
     def bpp_at(q):
