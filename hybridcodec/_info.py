@@ -4,7 +4,9 @@ decoding pixels."""
 from __future__ import annotations
 
 from ._container import FILE_STAGE, METADATA, read_container
+from ._errors import CodecError
 from ._image import MODES
+from ._pipeline import cached_pipeline
 
 __all__ = ["info", "metadata"]
 
@@ -19,11 +21,18 @@ def info(data) -> dict:
     dict
         ``width``, ``height``, ``mode`` ("L", "RGB" or "RGBA"), ``bits`` (8 or 16), ``channels``,
         ``pipeline`` (canonical spec), ``quality``, ``bytes``, ``bpp``, ``version``,
-        ``chunks``, ``exif_bytes``, ``icc_profile_bytes``.
+        ``chunks``, ``exif_bytes``, ``icc_profile_bytes``, ``xmp_bytes``, and
+        ``decode_kmacs`` (thousands of multiply-accumulates a pixel that decoding runs at
+        most in the pipeline's networks and filters, :meth:`Pipeline.macs`; None when a
+        stage it names is not installed).
     """
     header, chunks = read_container(data)
     size = len(data)
     meta = _metadata(chunks)
+    try:
+        kmacs = cached_pipeline(header.spec).macs()[0] / 1000
+    except CodecError:
+        kmacs = None
     return {
         "width": header.width,
         "height": header.height,
@@ -40,6 +49,7 @@ def info(data) -> dict:
         "exif_bytes": len(meta.get("exif", b"")),
         "icc_profile_bytes": len(meta.get("icc_profile", b"")),
         "xmp_bytes": len(meta.get("xmp", b"")),
+        "decode_kmacs": kmacs,
     }
 
 

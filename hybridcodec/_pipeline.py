@@ -240,6 +240,13 @@ class Pipeline:
             )
         for kind in KINDS:
             same = [s for s in stages if s.kind == kind]
+            if kind == "postfilter":  # post-filters chain, each name once (unless it is repeatable)
+                same = [s for s in same if not s.repeatable]
+                if len({s.name for s in same}) == len(same):
+                    continue
+                raise CodecError(f"a pipeline takes at most one postfilter stage of each name; "
+                                 f"{self._text(stages)[:200]!r} has {len(same)} "
+                                 f"({', '.join(sorted({s.name for s in same}))})")
             if len(same) > 1 and not all(s.repeatable for s in same):
                 raise CodecError(f"a pipeline takes at most one {kind} stage; {self._text(stages)!r} has "
                                  f"{len(same)} ({', '.join(s.name for s in same)})")
@@ -253,6 +260,12 @@ class Pipeline:
     @staticmethod
     def _text(stages) -> str:
         return "|".join(s.spec() for s in stages)
+
+    def macs(self) -> tuple[float, float]:
+        """``(decode, encode)`` multiply-accumulates a pixel of the pipeline's networks and
+        filters, summed over its stages (:meth:`Stage.macs`; decode: at most)."""
+        costs = [s.macs() for s in self.stages]
+        return float(sum(c[0] for c in costs)), float(sum(c[1] for c in costs))
 
     def spec(self) -> str:
         """Canonical spec with every parameter written out."""

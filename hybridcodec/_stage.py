@@ -157,6 +157,7 @@ class Context:
     # the runner keeps no other reference to the planes it hands a stage: the stage may
     # overwrite them (and return their buffers) instead of allocating new ones
     reuse_planes: bool = False
+    coded_bytes: int = 0  # writing, for post-filters: the size of the entropy stage's payload
 
     @property
     def sample_scale(self) -> float:
@@ -224,6 +225,13 @@ class Stage:
     repeatable: ClassVar[bool] = False  # may appear more than once in a pipeline (none built in)
     params: ClassVar[tuple[Param, ...]] = ()
     doc: ClassVar[str] = ""
+    # Multiply-accumulates a pixel of the image (all channels) that the stage's networks or
+    # filters run: decode_macs at most (what the decoder's work bound uses), encode_macs
+    # the most an encode was measured to run; 0 for stages whose work is table look-ups,
+    # lifting or coding (a transform's own arithmetic is not counted).  Learned stages
+    # state them, counted with torch's FlopCounterMode (tests hold them to it).
+    decode_macs: ClassVar[float] = 0.0
+    encode_macs: ClassVar[float] = 0.0
     index: int = -1  # position in the pipeline, set by the pipeline
 
     def __init__(self, **values: Any) -> None:
@@ -272,6 +280,11 @@ class Stage:
         from ._samples import to_samples
 
         to_samples(self.decode(planes, layout, ctx), out)
+
+    def macs(self) -> tuple[float, float]:
+        """``(decode, encode)`` multiply-accumulates a pixel (see :attr:`decode_macs`);
+        a stage whose cost depends on its parameters overrides this."""
+        return float(self.decode_macs), float(self.encode_macs)
 
     def rate_knob(self) -> bool:
         """True when ``ctx.quality`` changes how many bits this stage's output costs

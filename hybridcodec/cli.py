@@ -106,12 +106,17 @@ def cmd_info(args) -> int:
         for key in ("width", "height", "mode", "pipeline", "quality", "bytes"):
             print(f"{key:9} {meta[key]}")
         print(f"{'bpp':9} {meta['bpp']:.4f}")
+        if meta["decode_kmacs"]:
+            print(f"{'kMACs':9} {meta['decode_kmacs']:.3g} a pixel to decode, at most")
     return 0
 
 
 def cmd_stages(args) -> int:
     for name, cls in available_stages().items():
         print(f"{name}  [{cls.kind}]  {cls.doc}")
+        if cls.decode_macs or cls.encode_macs:
+            print(f"    cost: decode {_kmacs(cls.decode_macs)} kMACs a pixel at most, encode up to "
+                  f"{_kmacs(cls.encode_macs)}")
         for p in cls.params:
             print(f"    {p.describe()}")
     print("\npresets:")
@@ -124,6 +129,10 @@ def cmd_stages(args) -> int:
     for name, why in failed_plugins().items():
         print(f"  {name}: failed to load ({why})")
     return 0
+
+
+def _kmacs(macs: float) -> str:
+    return f"{macs / 1000:.3g}"
 
 
 def _floats(text: str) -> list[float]:

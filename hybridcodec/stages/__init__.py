@@ -1,3 +1,3 @@
 """Built-in stages.  Importing this package registers them."""
 
-from . import arith, color, dct, deadzone, dwt, huffman, jpeg_quantizer, rans, rct  # noqa: F401  (registration)
+from . import alf, arith, color, dct, deadzone, dwt, huffman, jpeg_quantizer, rans, rct  # noqa: F401  (registration)

@@ -62,6 +62,7 @@ def pipelines() -> tuple[str, ...]:
                     except CodecError:
                         continue
                     out.append(spec)
+    out += ["wavelet+alf", "baseline+alf", "lossless+alf"]  # the classical post-filter, with its side data
     if "cnn" in available_stages():
         out += ["baseline+cnn", "wavelet+cnn"]
     return tuple(dict.fromkeys(out))

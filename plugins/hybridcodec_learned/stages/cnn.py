@@ -93,6 +93,11 @@ class CNNPostFilter(Stage):
 
     name = "cnn"
     kind = "postfilter"
+    # a view of the network: (29 x 48 + 6 x 48 x 48 + 48 x 12) x 9 MACs a folded cell, 4 pixels each;
+    # the decoder runs 1 to 4 views; the encoder's search up to 8 runs (3 + 2 strength shifts, 3
+    # views), and as many again with the family's retired weights while today's leave the filter off
+    decode_macs = 4 * (29 * 48 + 6 * 48 * 48 + 48 * 12) * 9 / 4
+    encode_macs = 4 * decode_macs
     doc = "learned residual CNN post-filter (one weight file per transform family)"
     params = (Param("weights", str, "auto", "weight family: auto = the pipeline's transform family, or a family "
                     "with post-filter weights (shipped: dct, dwt, learned, lifting; plugins may register more)"),)
