@@ -308,3 +308,20 @@ def test_ssim_is_scikit_images():
         ref = structural_similarity(a, b, data_range=255, gaussian_weights=True, sigma=1.5,
                                     use_sample_covariance=False, **kw)
         assert ssim(a, b) == pytest.approx(ref, abs=1e-9)
+
+
+def test_rd_against_cost_plot_and_table_with_the_published_anchors(tmp_path, photos):
+    from hybridcodec.compare.report import anchors
+
+    marks = anchors()
+    assert {"Cool-chic 4", "C3", "BPG 4:4:4"} <= {a["name"] for a in marks}
+    assert all(a["source"] and -100 < a["bd_rate"] < 0 for a in marks)
+    doc = run_compare(_settings(tmp_path / "out", photos, pipelines=["wavelet", "wavelet+alf"], codecs=["jpeg"]),
+                      say=lambda *a: None)
+    entries = {c["name"]: c for c in doc["codecs"]}
+    assert entries["wavelet+alf"]["decode_kmacs_px"] == pytest.approx(0.042)
+    assert entries["wavelet"]["decode_kmacs_px"] == 0 and "decode_kmacs_px" not in entries["jpeg"]
+    assert all(c["decode_ms_per_mp"] > 0 for c in doc["codecs"])
+    assert (tmp_path / "out" / "rd_cost.png").stat().st_size > 5000
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Rate-distortion against cost" in report and "| Cool-chic 4 (published) | ~-66.0% | 188.0 | 1.3 |" in report

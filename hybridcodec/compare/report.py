@@ -94,6 +94,12 @@ def write_outputs(out: Path, settings, keys, images, points, say, crops=None) ->
         cost = _cost(points, name)
         if cost:
             entry["cost"] = cost
+        speed = _decode_speed(points, name)
+        if speed is not None:
+            entry["decode_ms_per_mp"] = speed
+        kmacs = cost.get("decode_kmacs_px") if cost else (_stated_kmacs(name) if kind == "hcx" else None)
+        if kmacs is not None:
+            entry["decode_kmacs_px"] = kmacs
         codecs.append(entry)
     bd = bd_table(results, window)
     per_image_bd = []
@@ -121,6 +127,7 @@ def write_outputs(out: Path, settings, keys, images, points, say, crops=None) ->
         _atomic_text(cdir / f"{_safe(c['name'])}.json", json.dumps(c, indent=1))
     _write_csv(out / "results.csv", doc["points"])
     _plots(out, results, {r["codec"]: r.get("bd_rate_psnr") for r in bd})
+    _cost_plot(out, codecs, {r["codec"]: r.get("bd_rate_psnr") for r in bd})
     _atomic_text(out / "report.md", _report(doc))
     say(_summary(doc))
     return doc
@@ -133,6 +140,84 @@ def _cost(points, name: str) -> dict:
         if p["codec"] == name and "decode_kmacs_px" in p:
             return {k: p[k] for k in ("decode_kmacs_px", "encode_kmacs_px", "training") if k in p}
     return {}
+
+
+def _decode_speed(points, name: str):
+    """Median decode time in milliseconds a megapixel over a codec's points (None: none timed)."""
+    vals = [1e3 * p["decode_s"] / (8.0 * p["bytes"] / p["bpp"] / 1e6) for p in points
+            if p["codec"] == name and p.get("decode_s") == p.get("decode_s") and p.get("bpp")]
+    return round(float(np.median(vals)), 2) if vals else None
+
+
+def _stated_kmacs(name: str):
+    """The decode kMACs a pixel a hybridcodec pipeline states (:meth:`Pipeline.macs`)."""
+    from .._pipeline import Pipeline
+
+    try:
+        return round(Pipeline(name).macs()[0] / 1000, 3)
+    except CodecError:
+        return None
+
+
+def anchors() -> list[dict]:
+    """The published reference points of ``anchors.json`` (name, BD-rate against JPEG on
+    Kodak, kMACs a pixel and decode time where published, a note and the source)."""
+    path = Path(__file__).with_name("anchors.json")
+    return json.loads(path.read_text(encoding="utf-8"))["anchors"]
+
+
+def _cost_plot(out: Path, codecs: list, bd: dict) -> None:
+    """rd_cost.png: BD-rate against JPEG over decode time (ms a megapixel, this run) and
+    over the networks' decode kMACs a pixel, with the published anchors."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [c for c in codecs if bd.get(c["name"]) is not None and c["name"] != "jpeg"]
+    if not rows:
+        return
+    marks = anchors()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6), dpi=100)
+    floor = 0.01  # kMACs: where pipelines without a network sit on the log axis
+    for c in rows:
+        y = bd[c["name"]]
+        ours = c["name"] not in REFERENCE_CODECS
+        style = dict(marker="o" if ours else "s", color="tab:blue" if ours else "tab:gray", zorder=3)
+        if c.get("decode_ms_per_mp"):
+            left.scatter([c["decode_ms_per_mp"]], [y], **style)
+            left.annotate(c["name"], (c["decode_ms_per_mp"], y), fontsize=7, xytext=(4, 3),
+                          textcoords="offset points")
+        if ours and c.get("decode_kmacs_px") is not None:
+            x = max(c["decode_kmacs_px"], floor)
+            right.scatter([x], [y], **style)
+            right.annotate(c["name"], (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    for a in marks:
+        label = ("~" if a.get("approximate") else "") + f"{a['bd_rate']:+.1f} % {a['name']} (published)"
+        for ax, key in ((left, "decode_ms_per_mp"), (right, "kmacs")):
+            if a.get(key):
+                ax.scatter([a[key]], [a["bd_rate"]], marker="*", s=140, color="tab:red", zorder=4)
+                ax.annotate(label, (a[key], a["bd_rate"]), fontsize=7, color="tab:red", xytext=(4, -10),
+                            textcoords="offset points")
+            elif "kmacs" not in a:  # a classical codec with no published time here: a line
+                ax.axhline(a["bd_rate"], color="tab:red", ls="--", lw=0.8)
+                ax.annotate(label, (0.01, a["bd_rate"]), xycoords=("axes fraction", "data"), fontsize=7,
+                            color="tab:red", xytext=(0, 3), textcoords="offset points")
+    left.set_xscale("log")
+    left.set_xlabel("decode time, ms a megapixel (median over this run's files; published: theirs)")
+    right.set_xscale("log")
+    right.set_xlabel(f"decode kMACs a pixel of the networks and filters (none: plotted at {floor})")
+    for ax in (left, right):
+        ax.set_ylabel("BD-rate against jpeg, PSNR [%] (lower is better)")
+        ax.grid(alpha=0.3, which="both")
+    left.set_title("rate-distortion against decode time", fontsize=10)
+    right.set_title("rate-distortion against multiplies (hybridcodec pipelines and published anchors)",
+                    fontsize=10)
+    fig.tight_layout()
+    tmp = out / ".rd_cost.png.tmp.png"
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(out / "rd_cost.png")
 
 
 def _md(text: str) -> str:
@@ -304,6 +389,7 @@ def _report(doc) -> str:
                      f"{np.mean(r['decoding_time']):.4f} |")
     lines += _cost_lines(doc)
     lines += ["", "![PSNR](rd_psnr.png) ![SSIM](rd_ssim.png) ![MS-SSIM](rd_msssim.png)", ""]
+    lines += _speed_lines(doc)
     if doc.get("crops"):
         c = doc["crops"]
         span = c.get("bpp_range") or [c["target_bpp"]] * 2
@@ -328,6 +414,28 @@ BUDGET_NOTE = (
     "https://interdigitalinc.github.io/CompressAI/zoo.html), and the literature puts that hyperprior near "
     "-55 % BD-rate against JPEG on Kodak: a gap between a learned row here and its design's published figure "
     "is largely budget.")
+
+
+def _speed_lines(doc) -> list:
+    bd = {r["codec"]: r.get("bd_rate_psnr") for r in doc["bd"]}
+    rows = [c for c in doc["codecs"] if c.get("decode_ms_per_mp") is not None]
+    if not rows:
+        return []
+    rows.sort(key=lambda c: (bd.get(c["name"]) is None, bd.get(c["name"]) or 0))
+    lines = ["## Rate-distortion against cost", "",
+             "Decode time a megapixel (median over this run's files, on this machine), the decode kMACs a pixel "
+             "each hybridcodec pipeline states (its networks and filters; `hybridcodec stages`), and published "
+             "reference points (`hybridcodec/compare/anchors.json`, sources there; ~ marks values read from a "
+             "statement of parity).", "",
+             "| codec | BD-rate (PSNR) | decode ms/MP | decode kMACs/pixel |", "|---|---|---|---|"]
+    for c in rows:
+        k = c.get("decode_kmacs_px")
+        lines.append(f"| {_md(c['name'])} | {_fmt(bd.get(c['name']))} | {c['decode_ms_per_mp']:.1f} | "
+                     f"{'' if k is None else f'{k:.3g}'} |")
+    for a in anchors():
+        lines.append(f"| {a['name']} (published) | {'~' if a.get('approximate') else ''}{a['bd_rate']:+.1f}% | "
+                     f"{a.get('decode_ms_per_mp', '')} | {a.get('kmacs', '')} |")
+    return lines + ["", "![RD against cost](rd_cost.png)", ""]
 
 
 def _cost_lines(doc) -> list:
