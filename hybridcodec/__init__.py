@@ -7,7 +7,7 @@
 """
 
 from . import stages as _stages  # noqa: F401  registers the built-in stages
-from ._codec import DEFAULT_MAX_PIXELS, DEFAULT_PRESET, decode, encode
+from ._codec import DEFAULT_MAX_PIXELS, DEFAULT_PRESET, WORK_FREE, WORK_PER_BYTE, decode, encode, work_limit
 from ._info import info, metadata
 from ._errors import CodecError, StageNotInstalledError, TruncatedError
 from ._metrics import bd_psnr, bd_rate, psnr
@@ -55,6 +55,9 @@ __all__ = [
     "available_stages",
     "ENTRY_POINT_GROUP",
     "DEFAULT_MAX_PIXELS",
+    "WORK_FREE",
+    "WORK_PER_BYTE",
+    "work_limit",
     "DEFAULT_PRESET",
     "psnr",
     "ijg_scale",

@@ -16,7 +16,7 @@ from ._ratecontrol import search_quality
 from ._run import decode_alpha, encode_alpha, encode_planes, reconstruct
 from ._samples import to_samples
 
-__all__ = ["encode", "decode", "DEFAULT_MAX_PIXELS", "DEFAULT_PRESET"]
+__all__ = ["encode", "decode", "DEFAULT_MAX_PIXELS", "DEFAULT_PRESET", "WORK_FREE", "WORK_PER_BYTE", "work_limit"]
 
 DEFAULT_MAX_PIXELS = 1 << 28
 #: What ``encode``, ``hybridcodec encode`` and ``Image.save("x.hcx")`` use when given no
@@ -158,14 +158,15 @@ def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float, extra=(
                              f"{'+'.join(s.name for s in pipe.postfilters)} from the pipeline")
         decoded = reconstruct(pipe, layouts, payload, ctx)
         ctx.coded_bytes = len(payload)
+        ctx.work = pipe.decode_work(h * w, ctx, ())
         original = arr[:, :, :3].astype(np.float32)
         # each post-filter is fitted to what the ones before it leave; the last one's
         # output is not needed here (running cnn's decode was 0.39 s of a 1.9 s lifting+cnn encode)
         for i, stage in enumerate(pipe.postfilters):
             step(stage.name)
-            stage.encode(original, decoded, ctx)
+            filtered = stage.encode(original, decoded, ctx)
             if i + 1 < len(pipe.postfilters):
-                decoded = stage.decode(decoded, ctx)
+                decoded = stage.decode(decoded, ctx) if filtered is None else filtered
     bits = 16 if arr.dtype == np.uint16 else 8
     # version 4 (varint sizes and lengths, one-byte chunk types; version 3: the spec
     # deflated, ~120 bytes less) holds whatever versions 1 to 3 do
@@ -174,7 +175,38 @@ def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float, extra=(
     chunks = [Chunk(_DATA, pipe.entropy.index, payload)]
     for index in sorted(ctx.side):
         chunks += [Chunk(_SIDE, index, p) for p in ctx.side[index]]
-    return write_container(header, chunks + list(extra))
+    chunks += list(extra)
+    return _pay_for_work(pipe, header, ctx, chunks, write_container(header, chunks))
+
+
+def _check_work(pipe, header, ctx, filters, nbytes: int, max_work) -> None:
+    if max_work == "file":
+        limit = work_limit(nbytes)
+    elif isinstance(max_work, numbers.Integral) and not isinstance(max_work, bool) and max_work >= 0:
+        limit = int(max_work)
+    else:
+        raise CodecError(f"max_work must be 'file', a whole number of multiply-accumulates or None; got {max_work!r}")
+    work = pipe.decode_work(header.width * header.height, ctx, filters)
+    if work > limit:
+        rule = (f"a file of {nbytes} bytes may ask for {limit:.3g} (2**33 + 2**23 a byte, docs/FORMAT.md)"
+                if max_work == "file" else f"max_work={limit}")
+        raise CodecError(f"this {header.width}x{header.height} file asks its decoder for {work:.3g} multiply-"
+                         f"accumulates in its networks ({'+'.join(s.name for s in pipe.stages if s.macs()[0])}); "
+                         f"{rule}; pass max_work=None (or a larger max_work) to decode it if you trust it")
+
+
+def _pay_for_work(pipe, header, ctx, chunks, data: bytes) -> bytes:
+    """The file, with a padding chunk added when its declared work is more than its size
+    allows (a flat image under a learned transform), so that the decoder's rule holds."""
+    work = pipe.decode_work(header.width * header.height, ctx, pipe.postfilters if header.bits == 8 else ())
+    if work <= work_limit(len(data)):
+        return data
+    need = -(-(work - WORK_FREE) // WORK_PER_BYTE) - len(data)
+    for extra in (0, 8, 16):  # the chunk's own header and the chunk count's varint
+        out = write_container(header, chunks + [Chunk(_WORK_PAD, _FILE, bytes(int(need) + extra))])
+        if work <= work_limit(len(out)):
+            return out
+    raise AssertionError("work padding did not reach the limit")
 
 
 def _alpha_plane(payload, header, ctx, shape) -> np.ndarray:
@@ -223,8 +255,28 @@ def _open(data, max_pixels: int | None, allow_truncated: bool = False):
 _PIXELS_PER_BYTE, _PIXELS_PER_BYTE_CUT = 1 << 18, 1 << 11
 
 
+# The decoder's network work must be backed by the file too (docs/FORMAT.md, "Work"):
+# a file may ask for WORK_FREE multiply-accumulates, and WORK_PER_BYTE more for each of
+# its bytes.  Measured on this project's 2-core VM, one core: the learned lifting runs
+# about 1.1e10 MACs a second, the post-filter 4.6e10; so a file gets ~0.8 s of lifting
+# for nothing and ~0.8 ms for each byte.  A Kodak photo's transform is inside it at every
+# quality (lifting: 6.2e9 MACs); the post-filter's encoder runs as many views as the
+# rule leaves room for (at q10, ~2 KB, one or two of its four).  Where a real image is
+# still over (a flat 4096 x 4096 image under a learned transform codes to a few kB), the
+# encoder pads the file with an ancillary chunk until it is within, so that no file an
+# encoder writes is refused.
+WORK_FREE = 1 << 33
+WORK_PER_BYTE = 1 << 23
+_WORK_PAD = b"wPAD"  # ancillary chunk of zeros that pays for a file's declared work
+
+
+def work_limit(nbytes: int) -> int:
+    """The multiply-accumulates a file of ``nbytes`` bytes may ask its decoder for."""
+    return WORK_FREE + WORK_PER_BYTE * int(nbytes)
+
+
 def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-           allow_truncated: bool = False) -> np.ndarray:
+           allow_truncated: bool = False, max_work="file") -> np.ndarray:
     """Decompress .hcx bytes to an array of the shape and dtype (uint8, or uint16 for
     16-bit images) that was encoded.
 
@@ -246,6 +298,12 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
         complete, and the file must still hold a byte per 2**11 pixels (whole files:
         a byte per 2**18), so that a few bytes cannot make the decoder fill a large
         image.  Post-filters are skipped when the data was cut short.
+    max_work : "file", int or None
+        The most multiply-accumulates the pipeline's networks and filters may run
+        (:meth:`Pipeline.decode_work`, from the header and side data, before any of
+        them runs).  ``"file"`` (the default): what the file's size allows,
+        :func:`work_limit` (``WORK_FREE + WORK_PER_BYTE * len(data)``); an int: that
+        many; None: no limit (for files you trust).  Classical pipelines ask for none.
 
     Raises
     ------
@@ -278,6 +336,8 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
         raise TruncatedError("corrupt .hcx file: an RGBA file without its alpha chunk")
     dtype = np.uint16 if header.bits == 16 else np.uint8
     filters = pipe.postfilters if header.bits == 8 else ()  # post-filters work on float images
+    if max_work is not None:
+        _check_work(pipe, header, ctx, filters if reduce == 1 and not ctx.truncated else (), len(data), max_work)
     try:
         layouts = pipe.layouts(header.height, header.width, colour)
         if reduce == 1 and not filters:  # straight into the output: no float image

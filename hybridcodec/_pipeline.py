@@ -28,6 +28,11 @@ _CORE_PRESETS: dict[str, tuple[str, str]] = {
         "ycbcr(subsampling=420)|dct(block=8)|jpegq|arith",
         "the baseline's transform and quantizer with context-adaptive arithmetic coding",
     ),
+    "hybrid-fast": (
+        "ycbcr(subsampling=444)|dwt|deadzone|arith|alf",
+        "the wavelet preset with an adaptive loop filter: per-image Wiener filters the encoder fits and the file "
+        "carries (0.04 kMACs a pixel; about 3 % smaller than wavelet at equal PSNR, decoding in 2-3x its time)",
+    ),
     "lossless": (
         "rct|int53|arith",
         "exact: reversible colour transform, integer 5/3 wavelet, context-adaptive arithmetic coding",
@@ -266,6 +271,13 @@ class Pipeline:
         filters, summed over its stages (:meth:`Stage.macs`; decode: at most)."""
         costs = [s.macs() for s in self.stages]
         return float(sum(c[0] for c in costs)), float(sum(c[1] for c in costs))
+
+    def decode_work(self, pixels: int, ctx, filters=None) -> float:
+        """Multiply-accumulates decoding will run in the stages' networks and filters
+        (:meth:`Stage.decode_work`), the post-filters among them only if in ``filters``
+        (default: all; a reduced or 16-bit decode skips them)."""
+        run = self.postfilters if filters is None else list(filters)
+        return float(sum(s.decode_work(pixels, ctx) for s in self.stages if s.kind != "postfilter" or s in run))
 
     def spec(self) -> str:
         """Canonical spec with every parameter written out."""

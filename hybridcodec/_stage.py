@@ -158,6 +158,7 @@ class Context:
     # overwrite them (and return their buffers) instead of allocating new ones
     reuse_planes: bool = False
     coded_bytes: int = 0  # writing, for post-filters: the size of the entropy stage's payload
+    work: float = 0.0  # writing, for post-filters: the decode work (MACs) the stages before them declared
 
     @property
     def sample_scale(self) -> float:
@@ -209,9 +210,10 @@ class Stage:
       entropy model offered by the stage before (see :meth:`entropy_model`); a
       stage with ``needs_model = True`` codes with it, others may ignore it.
     * postfilter stages run on the decoded image (float32, H x W x C, 0..255):
-      ``encode(original, decoded, ctx) -> None`` may emit side data with
-      ``ctx.emit(self.index, payload)``, and ``decode(image, ctx) -> image``
-      filters it.
+      ``encode(original, decoded, ctx)`` may emit side data with
+      ``ctx.emit(self.index, payload)`` and may return the filtered image (what its
+      decode will give, for a post-filter after it; None: the runner calls decode),
+      and ``decode(image, ctx) -> image`` filters it.
 
     The parameters are validated in ``__init__`` and available as attributes.
     """
@@ -285,6 +287,13 @@ class Stage:
         """``(decode, encode)`` multiply-accumulates a pixel (see :attr:`decode_macs`);
         a stage whose cost depends on its parameters overrides this."""
         return float(self.decode_macs), float(self.encode_macs)
+
+    def decode_work(self, pixels: int, ctx: "Context") -> float:
+        """Multiply-accumulates decoding an image of ``pixels`` pixels will run in this
+        stage, judged from the header and the side data in ``ctx`` before anything runs
+        (the decoder's work rule); by default ``decode_macs`` a pixel.  A stage whose
+        side data says it does less (a post-filter the encoder turned off) may say so."""
+        return self.macs()[0] * pixels
 
     def rate_knob(self) -> bool:
         """True when ``ctx.quality`` changes how many bits this stage's output costs

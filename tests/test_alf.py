@@ -169,3 +169,20 @@ def test_post_filters_chain_but_a_name_appears_once():
     assert [s.name for s in Pipeline("wavelet+alf").postfilters] == ["alf"]
     with pytest.raises(CodecError, match="at most one postfilter stage of each name"):
         Pipeline("wavelet+alf+alf")
+
+
+def test_hybrid_fits_the_loop_filter_to_what_the_post_filter_leaves(monkeypatch):
+    pytest.importorskip("torch")
+    img = _photo()
+    chained = hybridcodec.encode(img, preset="hybrid", quality=40)
+    alone = hybridcodec.encode(img, pipeline="lifting+cnn", quality=40)
+    assert Pipeline(hybridcodec.info(chained)["pipeline"]).postfilters[-1].name == "alf"
+    err = [np.mean((hybridcodec.decode(d).astype(float) - img) ** 2) for d in (alone, chained)]
+    assert err[1] < err[0]
+    assert hybridcodec.decode(chained, reduce=2).shape == (96, 128, 3)  # reduce skips both filters
+    # the same file and (within float rounding) the same pixels on one thread and on several
+    outs = []
+    for n in ("1", "2"):
+        monkeypatch.setenv("HYBRIDCODEC_THREADS", n)
+        outs.append(hybridcodec.decode(chained).astype(int))
+    assert np.abs(outs[0] - outs[1]).max() <= 1 and (outs[0] != outs[1]).mean() < 0.001

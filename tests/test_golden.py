@@ -30,6 +30,7 @@ GOLDEN = [
     ('lossless', (9, 7, 3), 75, 134, "06b7547ddd45161b17883d9a3c141d8ace1cc9cf8ddb1271e9362296ddda8eff", "e7ed6367f7510ad20c289e2e3fe287c4951b99d1473cbb9c49cd426e4a0c59c4"),
     ('lossless', (12, 5, 1), 75, 87, "e0c56d4d7e27dd15e779faabad69841a9d18f0dc940bdf0fb74ea57fc0c852ca", "1dea2e881a76b284da8891395841cec33c08768fcbaf86b824692303f78ac401"),
     ('ycbcr|dwt(wavelet=db2,mode=symmetric,levels=2)|deadzone|arith', (20, 20, 3), 60, 365, "5a1aca6d982c6ae0220aeef7702bc77f7461d817b28b7cc8c544ee5cc42d2496", "08ba80b895f5fa8378e3b39a9b23ba77be9f3dd16a9147fb44655f1382f128aa"),
+    ('hybrid-fast', (48, 64, 3), 40, 2277, "c2b8db6b425332e5d07797cb1780979942f9844a872912465aaf0667e4b7fe26", "6cf0917bb38f9e4d31f98f64bf00b928121cebc28d74e7212ac14fa6dc968b75"),
     ('wavelet', (10, 14, 4), 70, 328, "56b370e6940397391bfb15f9bee7838bd44835bb1c5d8cdbabaa2e12ea2537a0", "cfca9e30895bd0a9586f68120c72308be629e31a38e8ec7d172026942937d210"),
 ]
 
@@ -157,7 +158,8 @@ def test_the_spec_dictionary_never_changes():
 def test_version_3_stores_a_preset_spec_in_a_few_bytes(preset):
     spec = Pipeline(preset).spec()
     packed = pack_spec(spec, 3)
-    assert len(packed) <= 6 < len(spec)
+    # the fixed dictionary predates the alf stage: its presets cost ~6 bytes more
+    assert len(packed) <= (12 if "alf" in spec else 6) < len(spec)
     assert unpack_spec(packed, 3) == spec
 
 

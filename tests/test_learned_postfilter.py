@@ -197,7 +197,7 @@ def test_encoder_adds_mirrored_views_in_order_while_each_wins(monkeypatch, views
 
     monkeypatch.setattr(pf, "apply_filter", fake_filter)
     stage = pf.CNNPostFilter()
-    mse, mix, shift, views = stage._search(None, decoded, original, -error, SimpleNamespace(quality=50))
+    mse, mix, shift, views, _ = stage._search(None, decoded, original, -error, SimpleNamespace(quality=50))
     assert any(mix) and shift == 0 and views == expected
     assert mse < stage._mse(decoded, original)
 
@@ -224,7 +224,7 @@ def test_encoder_tries_the_odd_shifts_beside_the_even_winner(monkeypatch, best_s
 
     monkeypatch.setattr(pf, "apply_filter", fake_filter)
     stage = pf.CNNPostFilter()
-    _, mix, shift, views = stage._search(None, decoded, original, -error, SimpleNamespace(quality=50))
+    _, mix, shift, views, _ = stage._search(None, decoded, original, -error, SimpleNamespace(quality=50))
     assert any(mix) and shift == best_shift and views == 0
     assert len(tried) == len(set(tried))  # no shift filtered twice
 

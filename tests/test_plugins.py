@@ -37,7 +37,7 @@ def test_compare_defaults_come_from_the_plugins(monkeypatch):
     monkeypatch.setattr(_plugins, "_compare_more", list(_plugins._compare_more))
     hybridcodec.register_compare_default("wavelet+test-nothing")
     hybridcodec.register_compare_default("wavelet+test-slow", slow=True)
-    assert default_pipelines()[:3] == ["baseline", "dct-arith", "wavelet"]
+    assert default_pipelines()[:4] == ["baseline", "dct-arith", "wavelet", "hybrid-fast"]
     assert default_pipelines()[-1] == "wavelet+test-nothing" and "wavelet+test-slow" not in default_pipelines()
     assert default_pipelines(True)[-1] == "wavelet+test-slow"  # compare --all
     with pytest.raises(ValueError):

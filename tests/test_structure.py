@@ -308,7 +308,7 @@ def test_listing_stages_presets_and_compare_defaults_does_not_import_torch():
             "stages = hybridcodec.available_stages(); presets = dict(hybridcodec.PRESETS)\n"
             "pipes = default_pipelines()\n"
             "from hybridcodec.cli import main; main(['stages'])\n"
-            "print('lifting' in stages, 'lifting' in presets, 'lifting+cnn' in pipes, 'torch' in sys.modules)")
+            "print('lifting' in stages, 'lifting' in presets, 'hybrid' in pipes, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-4:] == ["True", "True", "True", "False"]
 

@@ -10,7 +10,7 @@ from .metrics import METRICS
 __all__ = ["CompareSettings", "settings_dict", "default_pipelines", "default_codecs", "CLASSICAL", "CODECS",
            "MORE_CODECS"]
 
-CLASSICAL = ["baseline", "dct-arith", "wavelet"]
+CLASSICAL = ["baseline", "dct-arith", "wavelet", "hybrid-fast"]
 #: The reference codecs of a default run; ``--all`` adds :data:`MORE_CODECS` (OpenCV's JPEG
 #: is libjpeg again: the same points as Pillow's at every quality on the sample photos).
 CODECS = ["jpeg", "webp", "jpeg2000", "avif", "heic", "jxl"]

@@ -89,6 +89,9 @@ class AdaptiveLoopFilter(Stage):
             f.write(writer)
         ctx.emit(self.index, bytes([_LAYOUT]) + writer.getvalue())
 
+    def decode_work(self, pixels, ctx):
+        return self.decode_macs * pixels if ctx.take(self.index) else 0.0
+
     def decode(self, image, ctx):
         side = ctx.take(self.index)
         if not side:

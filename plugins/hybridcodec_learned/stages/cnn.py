@@ -112,27 +112,41 @@ class CNNPostFilter(Stage):
     def encode(self, original, decoded, ctx):
         art = self._artefact(ctx)
         net, digest, _ = art.load()
-        best = (np.inf, bytes(9), 0, 0)
-        if decoded.shape[2] == 3:
+        best = (np.inf, bytes(9), 0, 0, None)
+        runs = self._runs_allowed(decoded, ctx)
+        if decoded.shape[2] == 3 and runs:
             error = original.astype(np.float32) - decoded
-            best = self._search(net, decoded, original, error, ctx)
+            best = self._search(net, decoded, original, error, ctx, runs - 1)
             for older in art.retired_paths():
                 if any(best[1]) or not older.exists():
                     break
                 # the family's weights leave the filter off: its retired ones (which every decoder
                 # has) may not (on scikit-image photos at q3, today's lifting weights helped 2 of 5)
                 other, other_digest, _ = weights.load_file(art.format, str(older), art.label)
-                tried = self._search(other, decoded, original, error, ctx)
+                tried = self._search(other, decoded, original, error, ctx, runs - 1)
                 if any(tried[1]):
                     best, digest = tried, other_digest
-        _, mix, shift, views = best
+        _, mix, shift, views, correction = best
         if not -16 <= shift < 16 or not 0 <= views < 8:
             raise AssertionError(f"cnn: shift {shift} / views {views} do not fit the packed byte")
         ctx.emit(self.index, mix + bytes([(views << 5) | (shift & 31)]) + digest[:_DIGEST])
+        # the filtered image (what decode gives, within float rounding), for a post-filter after this one
+        return decoded if correction is None or not any(mix) else _blend(decoded, correction, mix)
 
-    def _search(self, net, decoded, original, error, ctx):
-        """(mse, mix, shift, views) of the best setting of ``net`` found (mix all 0: off)."""
-        best = (self._mse(decoded, original), bytes(9), 0, 0)
+    def _runs_allowed(self, decoded, ctx) -> int:
+        """How many runs of the network (the plain view and up to 3 mirrored ones) the
+        file may ask its decoder for under the decoder's work rule (docs/FORMAT.md,
+        "Work"), given what the stages before asked for and the bytes coded so far: the
+        encoder leaves views out (and at worst the filter) rather than pad the file."""
+        from hybridcodec import work_limit
+
+        per_run = self.decode_macs / 4 * decoded.shape[0] * decoded.shape[1]
+        room = work_limit(ctx.coded_bytes) - ctx.work
+        return int(max(0, min(4, room // per_run))) if per_run else 4
+
+    def _search(self, net, decoded, original, error, ctx, max_views=3):
+        """(mse, mix, shift, views, correction) of the best setting of ``net`` found (mix all 0: off)."""
+        best = (self._mse(decoded, original), bytes(9), 0, 0, None)
         plain = {}  # shift -> the plain view's correction
 
         def try_shift(best, shift):
@@ -152,7 +166,7 @@ class CNNPostFilter(Stage):
                         break
         if any(best[1]):  # mirrored views, at the shift the plain one chose, while each wins
             shift, corrections = best[2], [plain[best[2]]]
-            for mask, flip in ((1, VIEWS[0]), (3, VIEWS[1]), (7, VIEWS[2])):
+            for mask, flip in ((1, VIEWS[0]), (3, VIEWS[1]), (7, VIEWS[2]))[:max_views]:
                 corrections.append(flip(apply_filter(net, np.ascontiguousarray(flip(decoded)), ctx.quality,
                                                      shift / _SHIFT_ONE)) - decoded)
                 tried = self._try(best, decoded, original, sum(corrections) / len(corrections), error, shift, mask)
@@ -168,7 +182,17 @@ class CNNPostFilter(Stage):
     def _try(self, best, decoded, original, correction, error, shift, views):
         mix = _best_mix(correction, error)
         mse = self._mse(_blend(decoded, correction, mix), original)
-        return (mse, mix, shift, views) if mse < best[0] and any(mix) else best
+        return (mse, mix, shift, views, correction) if mse < best[0] and any(mix) else best
+
+    def decode_work(self, pixels, ctx):
+        """A view of the network for each view the side data names, none when it is off."""
+        side = ctx.take(self.index)
+        if len(side) != 1 or len(side[0]) not in _SIDE_LENGTHS:
+            return self.decode_macs * pixels  # decode refuses it; until then, the most
+        mix, _, views, _ = _parse_side(side[0])
+        if not any(mix) or views >= 1 << len(VIEWS):
+            return 0.0
+        return self.decode_macs / 4 * (1 + bin(views).count("1")) * pixels
 
     def decode(self, image, ctx):
         side = ctx.take(self.index)

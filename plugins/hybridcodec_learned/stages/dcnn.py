@@ -47,6 +47,10 @@ class DCNNTransform(Stage):
                       for k in range(_K))
         return (PlaneInfo((_K, by, bx), "luma", "bottleneck", True, bands),)
 
+    def decode_work(self, pixels, ctx):
+        """The network runs on whole 32 x 32 blocks: a 65535 x 1 image is 2048 blocks."""
+        return self.decode_macs * (-(-ctx.height // BLOCK) * -(-ctx.width // BLOCK) * BLOCK * BLOCK)
+
     def rate_knob(self):
         return True
 

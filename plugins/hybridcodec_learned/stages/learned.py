@@ -75,6 +75,11 @@ class LearnedTransform(Stage):
                            tiled=True) for k in range(_M))
         return (PlaneInfo((_M, lh, lw), "luma", "latents", True, bands),)
 
+    def decode_work(self, pixels, ctx):
+        """The networks run on the image padded to a multiple of 32 each way."""
+        lh, lw, _, _ = _grid(ctx.height, ctx.width)
+        return self.decode_macs * lh * lw * BLOCK * BLOCK
+
     def rate_knob(self):
         return True
 
