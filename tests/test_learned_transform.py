@@ -187,10 +187,10 @@ def test_compare_shows_learned_pipelines_by_default():
 
     pipes = CompareSettings().pipelines
     assert pipes[: len(CLASSICAL)] == CLASSICAL
-    assert {"learned", "lifting", "lifting+cnn"} <= set(pipes)
-    assert not {"learned+cnn", "learned|rans", "dcnn", "wavelet+cnn"} & set(pipes)  # slow or redundant: --all
+    assert {"learned", "lifting", "hybrid", "hybrid-fast"} <= set(pipes)
+    assert not {"lifting+cnn", "learned+cnn", "learned|rans", "dcnn", "wavelet+cnn"} & set(pipes)  # slow: --all
     everything = default_pipelines(True)
-    assert {"learned+cnn", "learned|rans", "dcnn", "wavelet+cnn"} <= set(everything)
+    assert {"lifting+cnn", "learned+cnn", "learned|rans", "dcnn", "wavelet+cnn"} <= set(everything)
     for spec in everything:
         hybridcodec.Pipeline(spec)
 
@@ -204,7 +204,7 @@ def test_cli_compare_default_shows_learned_and_classical(monkeypatch, tmp_path):
     seen = []
     monkeypatch.setattr(compare, "run_compare", lambda settings, **kw: seen.append(settings) or {})
     assert main(["compare", "--out", str(tmp_path / "o"), "--quiet"]) == 0
-    assert {"baseline", "wavelet", "learned", "lifting+cnn"} <= set(seen[0].pipelines)
+    assert {"baseline", "wavelet", "learned", "hybrid"} <= set(seen[0].pipelines)
     assert "jpeg-opencv" not in seen[0].codecs and {"heic", "jxl"} <= set(seen[0].codecs)
     assert main(["compare", "--out", str(tmp_path / "o"), "--quiet", "--all"]) == 0
     assert {"dcnn", "learned+cnn"} <= set(seen[1].pipelines) and "jpeg-opencv" in seen[1].codecs

@@ -49,12 +49,12 @@ def test_a_learned_file_declaring_more_work_than_its_bytes_is_refused_at_once(sp
     img = np.full((64, 96, 3), 90, np.uint8)
     data = hybridcodec.encode(img, pipeline=spec, quality=1)
     assert hybridcodec.decode(data).shape == img.shape
-    per_pixel = Pipeline(spec).decode_work(1, _ctx(spec, data))  # cnn is off on a flat image
+    per_pixel = Pipeline(spec).decode_work(64 * 96, _ctx(spec, data)) / (64 * 96)  # cnn is off on a flat image
     if not per_pixel:  # wavelet+cnn: a flat file asks for no work at all; a textured one does
         y, x = np.mgrid[0:64, 0:96]
         img = np.clip(128 + 90 * np.sin(x / 2.0) * np.cos(y / 3.0), 0, 255).astype(np.uint8)[:, :, None].repeat(3, 2)
         data = hybridcodec.encode(img, pipeline=spec, quality=50)
-        per_pixel = Pipeline(spec).decode_work(1, _ctx(spec, data))
+        per_pixel = Pipeline(spec).decode_work(64 * 96, _ctx(spec, data)) / (64 * 96)
         assert per_pixel > 0
     side = int(np.sqrt(work_limit(len(data)) / per_pixel)) + 64  # a size the bytes cannot pay for
     side -= side % 64
