@@ -47,7 +47,7 @@ _LEARNED = ("ctxrans",)
 # the learned transforms in their presets and a few more pipelines each, not in every
 # combination (each case that reaches a network costs ~10 ms more than a classical one)
 _LEARNED_TRANSFORMS = ("learned", "dcnn", "lifting", "lifting-joint")
-_LEARNED_PIPELINES = ("learned|rans", "dcnn|rans", "ycbcr|lifting-joint|deadzone|arith", "rct|lifting|deadzone|arith")
+_LEARNED_PIPELINES = ("learned|rans", "ycbcr|lifting-joint|deadzone|arith")
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +67,7 @@ def pipelines() -> tuple[str, ...]:
                     out.append(spec)
     out += ["wavelet+alf", "baseline+alf", "lossless+alf"]  # the classical post-filter, with its side data
     if "cnn" in available_stages():
-        out += list(_LEARNED_PIPELINES) + ["baseline+cnn", "wavelet+cnn", "lifting+cnn", "learned+cnn"]
+        out += list(_LEARNED_PIPELINES) + ["baseline+cnn", "wavelet+cnn"]  # hybrid has lifting+cnn in it
     return tuple(dict.fromkeys(out))
 
 
