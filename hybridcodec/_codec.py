@@ -9,6 +9,7 @@ import numpy as np
 from ._container import (VARINT_VERSION, FILE_STAGE, FLAG_CHANNEL_AXIS, METADATA, Chunk, Header, read_container,
                          write_container)
 from ._errors import CodecError, TruncatedError
+from ._heap import release_free_memory
 from ._image import as_image
 from ._pipeline import PRESETS, Pipeline, cached_pipeline, close_names
 from ._progress import step
@@ -163,6 +164,7 @@ def _encode_array(arr: np.ndarray, axis: bool, pipe: Pipeline, q: float, extra=(
         # each post-filter is fitted to what the ones before it leave; the last one's
         # output is not needed here (running cnn's decode was 0.39 s of a 1.9 s lifting+cnn encode)
         for i, stage in enumerate(pipe.postfilters):
+            release_free_memory(h * w)
             step(stage.name)
             filtered = stage.encode(original, decoded, ctx)
             if i + 1 < len(pipe.postfilters):
@@ -351,11 +353,14 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
                 image = _finish_reduce(image, -(-header.height // reduce), -(-header.width // reduce))
             elif not ctx.truncated:  # a post-filter's side data describes the whole image
                 for stage in filters:  # on the colour planes; alpha is exact already
+                    release_free_memory(header.width * header.height)
                     step(stage.name)
                     image = stage.decode(image, ctx)
             if header.channels == 4:
                 image = np.dstack([image, _alpha_plane(alpha, header, ctx, image.shape[:2])])
-            out = np.clip(np.rint(image), 0, (1 << header.bits) - 1).astype(dtype)
+            # the float image is this function's own: rounded in place, not copied twice more
+            np.rint(image, out=image)
+            out = np.clip(image, 0, (1 << header.bits) - 1, out=image).astype(dtype)
     except (CodecError, MemoryError):
         raise
     except Exception as exc:  # a decoder must fail cleanly on any input

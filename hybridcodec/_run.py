@@ -8,6 +8,7 @@ from functools import lru_cache
 import numpy as np
 
 from ._errors import CodecError
+from ._heap import release_free_memory
 from ._pipeline import Pipeline
 from ._progress import step
 from ._stage import Context
@@ -40,6 +41,7 @@ def encode_planes(pipe: Pipeline, arr: np.ndarray, quality: float) -> tuple[byte
         ctx.want_soft = pipe.entropy.uses_soft and stage is pipe.forward[-1]
         step(stage.name)
         planes = stage.encode(planes, layout, ctx)
+        release_free_memory(h * w)
     ctx.want_soft = False
     step(pipe.entropy.name)
     return pipe.entropy.encode(planes, layouts[-1], ctx), ctx, layouts
@@ -53,9 +55,12 @@ def reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context, out: np.n
     ctx.reuse_planes = True
     step(pipe.entropy.name)
     planes = pipe.entropy.decode(payload, layouts[-1], ctx)
+    pixels = ctx.width * ctx.height
     for stage, layout in zip(reversed(pipe.forward[1:]), reversed(layouts[1:-1])):
+        release_free_memory(pixels)
         step(stage.name)
         planes = stage.decode(planes, layout, ctx)
+    release_free_memory(pixels)
     if out is not None:
         if pipe.forward:
             pipe.forward[0].decode_samples(planes, layouts[0], ctx, out)
@@ -66,7 +71,28 @@ def reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context, out: np.n
         return None
     if pipe.forward:
         planes = pipe.forward[0].decode(planes, layouts[0], ctx)
-    return np.dstack(planes).astype(np.float32, copy=False) + np.float32(1 << (ctx.bits - 1))
+    image = _channels_of_one_array(planes)
+    if image is None:
+        image = np.dstack(planes).astype(np.float32, copy=False)
+    del planes
+    image += np.float32(1 << (ctx.bits - 1))
+    return image
+
+
+def _channels_of_one_array(planes):
+    """The float32 H x W x C array whose channels ``planes`` are (views, as the colour
+    stages return them), or None: then the image is stacked anew (one image, not two)."""
+    base = getattr(planes[0], "base", None) if len(planes) else None
+    if not isinstance(base, np.ndarray) or base.dtype != np.float32 or base.ndim != 3:
+        return None
+    if base.shape[2] != len(planes) or not base.flags.c_contiguous or not base.flags.writeable:
+        return None
+    for c, p in enumerate(planes):
+        if p.base is not base or p.shape != base.shape[:2] or p.strides != base[..., c].strides:
+            return None
+        if p.__array_interface__["data"][0] != base[..., c].__array_interface__["data"][0]:
+            return None
+    return base
 
 
 @lru_cache(maxsize=1)

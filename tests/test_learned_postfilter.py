@@ -161,6 +161,33 @@ def test_strips_match_filtering_the_whole_image(use_weights):
     weights.clear_cache()
 
 
+@pytest.mark.parametrize("shape", [(75, 91), (64, 128), (33, 150)])
+def test_tiles_with_mirrored_views_and_the_blend_match_the_whole_image(use_weights, monkeypatch, shape):
+    """Tiles (odd sizes: the view's context starts on its own even grid) give what the
+    whole image in one piece gives, for every view and with the colour mix blended in."""
+    net, _ = weights.load_file("postfilter", str(use_weights / "postfilter-dwt.pt"))[:2]
+    with torch.no_grad():
+        net.tail.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(3))
+    img = smooth_image(*shape, 3, seed=7).astype(np.float32)
+    mix = bytes([60, 3, 0, 2, 58, 1, 0, 0, 61])
+    whole = {}
+    monkeypatch.setattr(pf, "_STRIP", 10_000)
+    monkeypatch.setattr(pf, "_TILE", 10_000)
+    for views in range(8):
+        whole[views] = pf.apply_filter(net, img, 40, 0.125, views, mix)
+    monkeypatch.setattr(pf, "_STRIP", 16)
+    monkeypatch.setattr(pf, "_TILE", 30)  # margins (32) wider than the tiles: each sees its neighbours
+    assert len(list(pf._tiles(*shape))) > 8
+    for views in range(8):
+        tiled = pf.apply_filter(net, img, 40, 0.125, views, mix)
+        np.testing.assert_allclose(tiled, whole[views], atol=1e-3)
+    plain = pf.apply_filter(net, img, 40, 0.125, 7)
+    expect = pf._blend(img, plain - img, mix)
+    np.testing.assert_allclose(whole[7], expect, atol=1e-3)
+    assert np.abs(whole[7] - img).max() > 0.5  # the filter does something
+    weights.clear_cache()
+
+
 def test_views_average_the_mirrored_corrections(use_weights):
     net, _ = weights.load_file("postfilter", str(use_weights / "postfilter-dwt.pt"))[:2]
     with torch.no_grad():  # make the tiny net's correction visible, and not mirror-symmetric

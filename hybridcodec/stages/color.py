@@ -91,7 +91,9 @@ class YCbCr(Stage):
 
         ycc = cv2.merge([np.ascontiguousarray(p, dtype=np.float32)
                          for p in [planes[0]] + [_up(p, fy, fx, h, w) for p in planes[1:]]])
-        rgb = cv2.transform(ycc, _YCC_TO_RGB.astype(np.float32))
+        if ctx.reuse_planes and isinstance(planes, list):
+            planes.clear()  # the runner's planes are ours: gone before the transform, not beside it
+        rgb = cv2.transform(ycc, _YCC_TO_RGB.astype(np.float32), dst=ycc)  # pixel by pixel: in place
         return [rgb[..., c] for c in range(3)]
 
 

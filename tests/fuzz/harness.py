@@ -185,9 +185,17 @@ class Stats:
             self.peak_mb, self.peak_case = other.peak_mb, other.peak_case
 
 
+_WARM: list = []  # [True] once this process has warmed up
+
+
 def warm_up() -> None:
     """Decode every seed file whole, reduced and cut short, untimed: the first run after
-    an install compiles the numba kernels (seconds), which is no decoder's per-file cost."""
+    an install compiles the numba kernels (seconds), which is no decoder's per-file cost.
+    Once a process: a pool worker runs chunk after chunk (it took half of the CI
+    session's time when every chunk of 500 cases warmed up again)."""
+    if _WARM:
+        return
+    _WARM.append(True)
     deeper = []  # the seeds are too small for a wavelet level: add one file per pipeline that has some
     for i, spec in enumerate(pipelines()):
         try:

@@ -68,8 +68,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--case", type=int, help="replay this one case and print its outcome")
-    ap.add_argument("--max-seconds", type=float, default=1.0)
-    ap.add_argument("--max-mb", type=float, default=500.0)
+    ap.add_argument("--max-seconds", type=float, default=2.0, help="wall seconds a case may take (issue 31: 2 s)")
+    ap.add_argument("--start", type=int, default=0, help="first case index (to resume or split a run)")
+    ap.add_argument("--max-mb", type=float, default=1024.0, help="peak growth of a worker (issue 31: 1 GB)")
     args = ap.parse_args(argv)
     if args.case is not None:
         data, muts, target = harness.make_case(args.seed, args.case)
@@ -77,7 +78,7 @@ def main(argv=None) -> int:
         print(harness.run_target(data, target))
         return 0
     t0 = time.perf_counter()
-    stats = run(args.seed, args.cases, args.workers)
+    stats = run(args.seed, args.cases, args.workers, start=args.start)
     report(stats, time.perf_counter() - t0)
     bad = stats.failures or stats.slowest[0] > args.max_seconds or stats.peak_mb > args.max_mb
     return 1 if bad else 0

@@ -44,15 +44,22 @@ class Step(nn.Module):
         """The correction for ``n_out`` samples along the last axis from ``x`` (N x 1 x H x L)."""
         if x.shape[-1] < n_out:  # an update of the last low-pass sample: its right neighbour mirrors
             x = torch.cat([x, x[..., -1:]], dim=-1)
-        h = F.pad(x * IN_SCALE, (3, 3, 3, 3), mode="replicate")
-        rows = h.shape[-2] - 6
-        if torch.is_grad_enabled() or rows * h.shape[-1] <= _STRIP:
+        rows, cols = x.shape[-2], x.shape[-1]
+        if torch.is_grad_enabled() or rows * (cols + 6) <= _STRIP:
+            h = F.pad(x * IN_SCALE, (3, 3, 3, 3), mode="replicate")
             return self._net(h)[..., :n_out] * OUT_SCALE
-        # coding: a strip of rows at a time (3 rows of context each side), so that the
-        # 16-channel activations stay ~_STRIP * 64 bytes however large the plane
-        step = max(1, _STRIP // h.shape[-1])
-        out = [self._net(h[..., r : min(rows, r + step) + 6, :]) for r in range(0, rows, step)]
-        return torch.cat(out, dim=-2)[..., :n_out] * OUT_SCALE
+        # coding: a strip of rows at a time (3 rows of context each side, replicated at the
+        # plane's edges as the whole-plane padding does), each written into the output, so
+        # that the 16-channel activations stay ~_STRIP * 64 bytes however large the plane
+        # and nothing the size of the plane is made but the output
+        step = max(1, _STRIP // (cols + 6))
+        out = x.new_empty(*x.shape[:-2], rows, n_out)
+        for r in range(0, rows, step):
+            a, b = max(0, r - 3), min(rows, r + step + 3)
+            h = F.pad(x[..., a:b, :] * IN_SCALE, (3, 3, 3 - (r - a), 3 - (b - min(rows, r + step))),
+                      mode="replicate")
+            out[..., r : min(rows, r + step), :] = self._net(h)[..., :n_out]
+        return out.mul_(OUT_SCALE)
 
     def _net(self, h):
         return self.c3(F.relu(self.c2(F.relu(self.c1(h)))))
@@ -98,19 +105,32 @@ def _analyze(x, p=None, u=None):
     return s, d
 
 
-def _synthesize(s, d, p=None, u=None):
+def _synthesize(s, d, p=None, u=None, in_place=False):
     """Inverse of :func:`_analyze`."""
     ns, nd = s.shape[-1], d.shape[-1]
     if nd == 0:
         return s
-    if p is not None:
-        s = s - u(d, ns)
-        d = d + p(s, nd)
-    s, d = s * _K, d * (2 / _K)
-    s = s - _D * _upd(d, ns)
-    d = d - _G * _pred(s, nd)
-    s = s - _B * _upd(d, ns)
-    d = d - _A * _pred(s, nd)
+    if in_place and not torch.is_grad_enabled():
+        # decoding: the same arithmetic in place (s and d are the caller's to overwrite),
+        # so that a large plane's level makes no copies of its bands but the output
+        if p is not None:
+            s.sub_(u(d, ns))
+            d.add_(p(s, nd))
+        s.mul_(_K)
+        d.mul_(2 / _K)
+        s.sub_(_upd(d, ns).mul_(_D))
+        d.sub_(_pred(s, nd).mul_(_G))
+        s.sub_(_upd(d, ns).mul_(_B))
+        d.sub_(_pred(s, nd).mul_(_A))
+    else:
+        if p is not None:
+            s = s - u(d, ns)
+            d = d + p(s, nd)
+        s, d = s * _K, d * (2 / _K)
+        s = s - _D * _upd(d, ns)
+        d = d - _G * _pred(s, nd)
+        s = s - _B * _upd(d, ns)
+        d = d - _A * _pred(s, nd)
     out = s.new_empty(*s.shape[:-1], ns + nd)
     out[..., 0::2], out[..., 1::2] = s, d
     return out
@@ -132,15 +152,18 @@ def analyze(x: torch.Tensor, net: LiftingNet | None, levels: int) -> list:
     return [ll] + [b for level in reversed(details) for b in level]
 
 
-def synthesize(bands: list, net: LiftingNet | None, levels: int, reduce_levels: int = 0) -> torch.Tensor:
-    """Planes from bands (WaveletPlan order), skipping the ``reduce_levels`` finest levels."""
+def synthesize(bands: list, net: LiftingNet | None, levels: int, reduce_levels: int = 0,
+               in_place: bool = False) -> torch.Tensor:
+    """Planes from bands (WaveletPlan order), skipping the ``reduce_levels`` finest levels.
+    ``in_place`` (without autograd): the bands are overwritten, and a level makes no
+    copies of them, only its output (the decoder's memory on large planes)."""
     p = (net.ph, net.uh, net.pv, net.uv) if net is not None else (None,) * 4
     ll = bands[0]
     for j in range(levels, min(reduce_levels, levels), -1):
         k = 1 + 3 * (levels - j)
         hl, lh, hh = bands[k : k + 3]
-        lo = _t(_synthesize(_t(ll), _t(lh), p[2], p[3]))
-        hi = _t(_synthesize(_t(hl), _t(hh)))
-        ll = _synthesize(lo, hi, p[0], p[1])
+        lo = _t(_synthesize(_t(ll), _t(lh), p[2], p[3], in_place))
+        hi = _t(_synthesize(_t(hl), _t(hh), in_place=in_place))
+        ll = _synthesize(lo, hi, p[0], p[1], in_place)
     return ll
 

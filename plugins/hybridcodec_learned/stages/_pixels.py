@@ -34,14 +34,17 @@ def check_pixel_planes(planes, name: str) -> tuple[int, int]:
 
 def to_rgb(planes, ctx) -> np.ndarray:
     """3 x H x W float32 on the 8-bit scale (grey repeated; 16-bit samples divided by 256)."""
-    x = np.stack([np.asarray(p, np.float32) for p in planes]) / np.float32(ctx.sample_scale)
+    x = np.stack([np.asarray(p, np.float32) for p in planes])
+    if ctx.sample_scale != 1:
+        x /= np.float32(ctx.sample_scale)
     return np.repeat(x, 3, axis=0) if len(planes) == 1 else x
 
 
 def from_rgb(x: np.ndarray, layout, ctx) -> list:
     """Decoded 3 x H x W (8-bit scale) back to the pipeline's planes: the sample scale, grey
     as the mean of the three, and 1/reduce of the size (box average, size rounded up)."""
-    x = x * np.float32(ctx.sample_scale)
+    if ctx.sample_scale != 1:
+        x = x * np.float32(ctx.sample_scale)
     planes = [x.mean(axis=0)] if len(layout) == 1 else list(x)
     return [_reduce(p, ctx.reduce) for p in planes]
 

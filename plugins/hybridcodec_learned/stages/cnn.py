@@ -15,7 +15,8 @@ from ._torch import use_torch
 __all__ = ["CNNPostFilter", "apply_filter", "families", "family_artefact", "register_postfilter_family"]
 
 _STRIP = 512  # rows filtered at a time, so memory stays bounded on large images
-_MARGIN = 32  # rows of context above and below a strip (the network sees 34 pixels)
+_TILE = 1536  # and at most this many columns (a tile's activations: ~130 MB)
+_MARGIN = 32  # pixels of context around a tile (the network sees 34 pixels)
 
 
 def families() -> tuple:
@@ -47,39 +48,77 @@ def register_postfilter_family(family: str, folder=None, preset: str = "") -> we
         train=f"hybridcodec train postfilter --preset {preset or 'PRESET'}"))
 
 
-def apply_filter(net, image: np.ndarray, quality: float, shift: float = 0.0, views: int = 0) -> np.ndarray:
-    """Filter an RGB float image (0..255), strip by strip; ``shift`` is added to the
+def apply_filter(net, image: np.ndarray, quality: float, shift: float = 0.0, views: int = 0,
+                 mix: bytes | None = None) -> np.ndarray:
+    """Filter an RGB float image (0..255) tile by tile; ``shift`` is added to the
     quality's strength.  ``views`` (a mask of :data:`VIEWS`) adds mirrored copies of the
-    image, each filtered and mirrored back, to an average with the plain one."""
-    out = _filter(net, image, quality, shift)
-    n = 1
-    for bit, flip in enumerate(VIEWS):
-        if views >> bit & 1:
-            out += flip(_filter(net, np.ascontiguousarray(flip(image)), quality, shift))
-            n += 1
-    if n > 1:
-        out /= n
-    return out
+    image, each filtered and mirrored back, to an average with the plain one.  Given
+    ``mix``, the image with the correction blended in (:func:`_blend`), tile by tile, so
+    that only the image, the output and one tile's activations are ever held."""
+    flips = [(False, False)] + [f for bit, f in enumerate(_VIEW_FLIPS) if views >> bit & 1]
+    return _apply(net, image, quality, shift, flips, mix)
 
 
-def _filter(net, image: np.ndarray, quality: float, shift: float) -> np.ndarray:
+def _apply(net, image, quality, shift, flips, mix=None) -> np.ndarray:
+    """:func:`apply_filter` over the views ``flips`` ((rows, columns) mirrored)."""
     torch = use_torch()
 
     from ..nets.postfilter import strength
 
+    h, w = image.shape[:2]
+    out = np.empty_like(image, dtype=np.float32)
+    s = torch.tensor([strength(quality) + shift])
     with torch.no_grad():
-        h = image.shape[0]
-        s = torch.tensor([strength(quality) + shift])
-        out = np.empty_like(image, dtype=np.float32)
-        for top in range(0, h, _STRIP):
-            a, b = max(0, top - _MARGIN), min(h, top + _STRIP + _MARGIN)
-            a -= a % 2  # keep the 2x2 folding aligned with the image's block grid
-            x = torch.from_numpy(np.ascontiguousarray(image[a:b].transpose(2, 0, 1), dtype=np.float32) / 255.0)
-            # channels-last: measured on a Kodak image, 2 threads, 0.36 -> 0.26 s a run
-            x = x[None].contiguous(memory_format=torch.channels_last)
-            y = net(x, s, (a, 0))[0].numpy().transpose(1, 2, 0) * 255.0
-            out[top : min(h, top + _STRIP)] = y[top - a : top - a + min(_STRIP, h - top)]
-        return out
+        for y0, y1, x0, x1 in _tiles(h, w):
+            acc = _filter_region(net, torch, image, s, y0, y1, x0, x1, *flips[0])
+            for f in flips[1:]:
+                acc += _filter_region(net, torch, image, s, y0, y1, x0, x1, *f)
+            if len(flips) > 1:
+                acc /= len(flips)
+            if mix is not None:
+                acc = _blend(image[y0:y1, x0:x1], acc - image[y0:y1, x0:x1], mix)
+            out[y0:y1, x0:x1] = acc
+    return out
+
+
+def _tiles(h: int, w: int):
+    """Output regions (y0, y1, x0, x1): strips of _STRIP rows, cut into columns of at most
+    _TILE columns (even widths, so that the 2x2 folding keeps its grid)."""
+    n = -(-w // _TILE)
+    step = -(-w // n)
+    step += step % 2
+    for top in range(0, h, _STRIP):
+        for left in range(0, w, step):
+            yield top, min(h, top + _STRIP), left, min(w, left + step)
+
+
+def _span(lo: int, hi: int, n: int, flip: bool) -> tuple[int, int, int, int]:
+    """For output positions [lo, hi) of an axis of length n: the view's positions
+    [vlo, vhi) (the axis mirrored when ``flip``) and the context [a, b) fed to the
+    network, ``a`` even in the view's coordinates (the folding's grid and the phase)."""
+    vlo, vhi = (n - hi, n - lo) if flip else (lo, hi)
+    a, b = max(0, vlo - _MARGIN), min(n, vhi + _MARGIN)
+    return vlo, vhi, a - a % 2, b
+
+
+def _filter_region(net, torch, image, s, y0, y1, x0, x1, flip_rows, flip_cols) -> np.ndarray:
+    """The filtered pixels [y0:y1, x0:x1] of the image's view mirrored as asked, in the
+    image's orientation: the network sees the region with _MARGIN pixels of context, in
+    the view's coordinates, so the result is the whole view's within float rounding."""
+    h, w = image.shape[:2]
+    vy0, vy1, a, b = _span(y0, y1, h, flip_rows)
+    vx0, vx1, c, d = _span(x0, x1, w, flip_cols)
+    rows = slice(h - b, h - a) if flip_rows else slice(a, b)
+    cols = slice(w - d, w - c) if flip_cols else slice(c, d)
+    region = image[rows, cols]
+    region = region[::-1] if flip_rows else region
+    region = region[:, ::-1] if flip_cols else region
+    x = torch.from_numpy(np.ascontiguousarray(region.transpose(2, 0, 1), dtype=np.float32) / 255.0)
+    # channels-last: measured on a Kodak image, 2 threads, 0.36 -> 0.26 s a run
+    x = x[None].contiguous(memory_format=torch.channels_last)
+    y = net(x, s, (a, c))[0].numpy().transpose(1, 2, 0)[vy0 - a : vy1 - a, vx0 - c : vx1 - c] * 255.0
+    y = y[::-1] if flip_rows else y
+    return y[:, ::-1] if flip_cols else y
 
 
 @register_stage
@@ -145,43 +184,61 @@ class CNNPostFilter(Stage):
         return int(max(0, min(4, room // per_run))) if per_run else 4
 
     def _search(self, net, decoded, original, error, ctx, max_views=3):
-        """(mse, mix, shift, views, correction) of the best setting of ``net`` found (mix all 0: off)."""
+        """(mse, mix, shift, views, correction) of the best setting of ``net`` found (mix all 0: off).
+
+        Only the best setting's correction is kept (and, for the views, their running
+        sum): on a large image every correction is 12 bytes a pixel."""
         best = (self._mse(decoded, original), bytes(9), 0, 0, None)
-        plain = {}  # shift -> the plain view's correction
+        tried = []  # the shifts whose plain view was filtered
 
         def try_shift(best, shift):
-            plain[shift] = apply_filter(net, decoded, ctx.quality, shift / _SHIFT_ONE) - decoded
-            return self._try(best, decoded, original, plain[shift], error, shift, 0)
+            tried.append(shift)
+            correction = apply_filter(net, decoded, ctx.quality, shift / _SHIFT_ONE)
+            correction -= decoded
+            return self._try(best, decoded, original, correction, error, shift, 0)
 
         for shift in _SHIFTS_TRIED:  # in order, while the last one tried is the best
-            if plain and best[2] != max(plain):
+            if tried and best[2] != max(tried):
                 break
             best = try_shift(best, shift)
         if any(best[1]):  # the odd shifts next to the chosen one, until one wins
             for shift in (best[2] - 1, best[2] + 1):
-                if 0 <= shift < 16 and shift not in plain:
+                if 0 <= shift < 16 and shift not in tried:
                     won = try_shift(best, shift)
                     if won is not best:
                         best = won
                         break
         if any(best[1]):  # mirrored views, at the shift the plain one chose, while each wins
-            shift, corrections = best[2], [plain[best[2]]]
+            shift, total, n = best[2], best[4], 1  # best[4]: the plain view's correction at that shift
             for mask, flip in ((1, VIEWS[0]), (3, VIEWS[1]), (7, VIEWS[2]))[:max_views]:
-                corrections.append(flip(apply_filter(net, np.ascontiguousarray(flip(decoded)), ctx.quality,
-                                                     shift / _SHIFT_ONE)) - decoded)
-                tried = self._try(best, decoded, original, sum(corrections) / len(corrections), error, shift, mask)
-                if tried is best:
+                # the mirrored view as a view of the array (no copy): the tiles copy what they take
+                correction = flip(apply_filter(net, flip(decoded), ctx.quality, shift / _SHIFT_ONE))
+                correction -= decoded
+                if n == 1:
+                    total = total + correction  # a new array: best[4] stays the plain view's
+                else:
+                    total += correction
+                n += 1
+                del correction
+                tried_views = self._try(best, decoded, original, total / n, error, shift, mask)
+                if tried_views is best:
                     break
-                best = tried
+                best = tried_views
         return best
 
     @staticmethod
-    def _mse(image, original):
-        return np.mean((np.clip(np.rint(image), 0, 255) - original) ** 2)
+    def _mse(image, original, own=False):
+        """The MSE of ``image`` rounded and clipped to 8 bits; ``own``: ``image`` may be
+        overwritten (one temporary instead of four on a large image, the same numbers)."""
+        t = np.rint(image, out=image if own else None)
+        np.clip(t, 0, 255, out=t)
+        t -= original
+        t *= t
+        return np.mean(t)
 
     def _try(self, best, decoded, original, correction, error, shift, views):
         mix = _best_mix(correction, error)
-        mse = self._mse(_blend(decoded, correction, mix), original)
+        mse = self._mse(_blend(decoded, correction, mix), original, own=True)
         return (mse, mix, shift, views, correction) if mse < best[0] and any(mix) else best
 
     def decode_work(self, pixels, ctx):
@@ -206,7 +263,7 @@ class CNNPostFilter(Stage):
         net = art.find(digest, also=[a for a in weights.artefacts("postfilter") if a is not art]).obj
         if not any(mix) or image.shape[2] != 3:
             return image
-        return _blend(image, apply_filter(net, image, ctx.quality, shift / _SHIFT_ONE, views) - image, mix)
+        return apply_filter(net, image, ctx.quality, shift / _SHIFT_ONE, views, mix)
 
 
 # The encoder also tries telling the network a stronger quantization than the quality's
@@ -252,6 +309,7 @@ _SHIFTS_TRIED = (0, 2, 4)
 # of the network each); decoding runs the network once per view (plain and two mirrored:
 # about 1.1 s for a Kodak image).
 VIEWS = (lambda a: a[:, ::-1], lambda a: a[::-1], lambda a: a[::-1, ::-1])
+_VIEW_FLIPS = ((False, True), (True, False), (True, True))  # (rows, columns) mirrored, as VIEWS
 _MIX_ONE = 64  # a stored signed byte m stands for m / 64
 
 
@@ -267,4 +325,6 @@ def _best_mix(correction: np.ndarray, error: np.ndarray) -> bytes:
 
 def _blend(image: np.ndarray, correction: np.ndarray, mix: bytes) -> np.ndarray:
     m = np.frombuffer(mix, np.int8).astype(np.float32).reshape(3, 3) / _MIX_ONE
-    return image + correction @ m
+    out = correction @ m
+    out += image  # image + correction @ m, without a second temporary
+    return out

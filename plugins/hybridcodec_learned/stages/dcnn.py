@@ -21,7 +21,7 @@ from ._steps import log2_step
 __all__ = ["DCNNTransform"]
 
 BLOCK, _K = 32, 512  # as in nets.dcnn and weights.dcnn_format (kept here so that layouts need no torch)
-_BATCH = 1024  # blocks per network call
+_BATCH = 256  # blocks per network call (activations: ~256 KB a block at the widest layer, 64 MB a call)
 
 
 def _weights():
@@ -62,7 +62,9 @@ class DCNNTransform(Stage):
 
         w, digest = _weights()
         h, wd = layout[0].shape
-        x = np.pad(to_rgb(planes, ctx), ((0, 0), (0, -h % BLOCK), (0, -wd % BLOCK)), mode="edge")
+        x = to_rgb(planes, ctx)
+        if h % BLOCK or wd % BLOCK:
+            x = np.pad(x, ((0, 0), (0, -h % BLOCK), (0, -wd % BLOCK)), mode="edge")
         by, bx = x.shape[1] // BLOCK, x.shape[2] // BLOCK
         blocks = x.reshape(3, by, BLOCK, bx, BLOCK).transpose(1, 3, 0, 2, 4).reshape(-1, 3, BLOCK, BLOCK)
         with torch.no_grad():
@@ -79,10 +81,14 @@ class DCNNTransform(Stage):
         q = np.asarray(planes[0])
         _, by, bx = q.shape
         b = (q.reshape(_K, -1).T * 2.0 ** log2_step(ctx.quality)).astype(np.float32)
+        # each batch of blocks goes straight to its place in the image (no list of batches,
+        # no reordered copy of all of them: the image and one batch's activations)
+        x = np.empty((3, by * BLOCK, bx * BLOCK), np.float32)
+        grid = x.reshape(3, by, BLOCK, bx, BLOCK)  # a view: block (r, c) is grid[:, r, :, c, :]
         with torch.no_grad():
-            out = np.concatenate([w.net.decode_blocks(torch.from_numpy(b[i:i + _BATCH])).numpy()
-                                  for i in range(0, len(b), _BATCH)] + [np.zeros((0, 3, BLOCK, BLOCK), np.float32)])
-        x = out.reshape(by, bx, 3, BLOCK, BLOCK).transpose(2, 0, 3, 1, 4).reshape(3, by * BLOCK, bx * BLOCK)
+            for i in range(0, len(b), _BATCH):
+                rows, cols = np.divmod(np.arange(i, min(i + _BATCH, len(b))), bx)
+                grid[:, rows, :, cols, :] = w.net.decode_blocks(torch.from_numpy(b[i:i + _BATCH])).numpy()
         h, wd = layout[0].shape
         return from_rgb(x[:, :h, :wd], layout, ctx)
 

@@ -28,7 +28,6 @@ from hybridcodec.wavelets.subbands import WaveletPlan, auto_levels
 
 from .. import weights
 from ._torch import use_torch
-from ._pixels import MAX_PIXELS
 
 __all__ = ["LearnedLifting", "JointLifting"]
 
@@ -53,9 +52,6 @@ class LearnedLifting(Stage):
     def _plans(self, layout) -> list[WaveletPlan]:
         if not layout or any(p.form != "pixels" for p in layout):
             raise CodecError("lifting needs pixel planes; put it after the colour stages")
-        if sum(int(np.prod(p.shape)) for p in layout) > 3 * MAX_PIXELS:
-            raise CodecError(f"lifting codes images of up to {MAX_PIXELS >> 20} megapixels a plane; use "
-                             "a classical pipeline (wavelet) for larger ones")
         levels = self.levels if self.levels else auto_levels(*layout[0].shape)
         return [_plan(tuple(p.shape), levels) for p in layout]
 
@@ -73,10 +69,23 @@ class LearnedLifting(Stage):
         scale = np.float32(ctx.sample_scale)  # the network sees the 8-bit scale
         out = []
         with torch.no_grad():
-            for p, plan in zip(planes, self._plans(layout)):
-                x = torch.from_numpy(np.ascontiguousarray(p, np.float32) / scale)[None, None]
-                bands = analyze(x, net, plan.levels)
-                out.append(np.concatenate([b.reshape(-1).numpy() for b in bands]) * scale)
+            for i, plan in enumerate(self._plans(layout)):
+                p = _take(planes, i, ctx)
+                x = np.ascontiguousarray(p, np.float32)
+                x = x / scale if scale != 1 else x
+                own = (ctx.reuse_planes and x.flags.writeable and x.size == plan.size
+                       and (x is p or not np.shares_memory(x, p)))
+                bands = analyze(torch.from_numpy(x)[None, None], net, plan.levels)
+                # the bands go into the plane's own memory when it is ours (the colour stage's
+                # buffer): a large image then needs no second copy of its samples
+                flat = x.reshape(-1) if own else np.empty(plan.size, np.float32)
+                del p, x
+                for b, band in zip(plan.bands, bands):
+                    flat[b.offset : b.offset + b.size] = band.reshape(-1).numpy()
+                del bands
+                if scale != 1:
+                    flat *= scale
+                out.append(flat)
         ctx.emit(self.index, digest[: art.digest])
         return out
 
@@ -94,12 +103,39 @@ class LearnedLifting(Stage):
         scale = np.float32(ctx.sample_scale)
         out = []
         with torch.no_grad():
-            for c, plan in zip(planes, self._plans(layout)):
-                c = np.asarray(c, np.float32) / scale
+            for i, plan in enumerate(self._plans(layout)):
+                given = _take(planes, i, ctx)
+                c = np.asarray(given, np.float32)
+                own = ctx.reuse_planes and c.flags.writeable and c.flags.c_contiguous
+                if scale != 1:
+                    c = c / scale
                 bands = [torch.from_numpy(c[b.offset : b.offset + b.size].reshape(b.shape))[None, None]
                          for b in plan.bands[: plan.n_bands(r)]]
-                out.append(synthesize(bands, net, plan.levels, r)[0, 0].numpy() * scale)
+                # in place only in memory that is ours: the runner's planes, or the copy made here
+                y = synthesize(bands, net, plan.levels, r, in_place=own or scale != 1)[0, 0].numpy()
+                del bands
+                if own and y.size <= c.size:
+                    # the plane goes back into its coefficients' memory (the entropy stage's
+                    # buffer, which holds every plane at once: a new array per plane would
+                    # sit beside all of it)
+                    dest = np.asarray(given, np.float32).reshape(-1)[: y.size].reshape(y.shape)
+                    np.copyto(dest, y)
+                    y = dest
+                del c, given
+                if scale != 1:
+                    y *= scale
+                out.append(y)
         return out
+
+
+def _take(planes, i: int, ctx):
+    """Plane ``i``, and the runner's reference to it dropped when the stage may have it
+    (``ctx.reuse_planes``): a large image's planes then go one by one, each freed as
+    its output is made, instead of all inputs living beside all outputs."""
+    p = planes[i]
+    if ctx.reuse_planes and isinstance(planes, list):
+        planes[i] = None
+    return p
 
 
 @register_stage
