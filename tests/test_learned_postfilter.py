@@ -181,6 +181,11 @@ def test_tiles_with_mirrored_views_and_the_blend_match_the_whole_image(use_weigh
     for views in range(8):
         tiled = pf.apply_filter(net, img, 40, 0.125, views, mix)
         np.testing.assert_allclose(tiled, whole[views], atol=1e-3)
+        # in place (the decoder's way): strips of 16 rows, the context above them from the
+        # unfiltered rows kept aside (32 + 1 rows: more than one strip)
+        mine = img.copy()
+        assert pf.apply_filter(net, mine, 40, 0.125, views, mix, in_place=True) is mine
+        np.testing.assert_allclose(mine, whole[views], atol=1e-3)
     plain = pf.apply_filter(net, img, 40, 0.125, 7)
     expect = pf._blend(img, plain - img, mix)
     np.testing.assert_allclose(whole[7], expect, atol=1e-3)

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 
 CHUNK = 500
+WARM_UP = 600.0  # seconds allowed on top of the stall for a worker's first chunk
 
 
 def _chunk(args):
@@ -37,9 +38,11 @@ def run(seed: int, cases: int, workers: int = 2, start: int = 0, stall: float = 
     ctx = mp.get_context("spawn")  # torch (cnn) must not be forked
     with ctx.Pool(workers) as pool:
         it = pool.imap_unordered(_chunk, chunks)
-        for _ in chunks:
+        for k, _ in enumerate(chunks):
             try:
-                total.merge(it.next(timeout=stall))
+                # a worker's first chunk also builds the seed files and warms up (seconds to
+                # minutes on a busy machine): not a hang
+                total.merge(it.next(timeout=stall + (WARM_UP if k < workers else 0)))
             except mp.TimeoutError:
                 pool.terminate()
                 raise TimeoutError(f"a chunk of {CHUNK} cases ran over {stall} s: a hang; replay the cases "

@@ -28,6 +28,10 @@ __all__ = ["LiftingNet", "analyze", "synthesize"]
 _A, _B, _G, _D, _K = CDF97
 IN_SCALE, OUT_SCALE = 1 / 64.0, 16.0  # the low band keeps the pixel scale (+-128); corrections are smaller
 _STRIP = 1 << 18  # samples per network call when coding (activations: 16 MB)
+# on large planes a quarter of that: 4 MB activations leave fewer and smaller holes in the
+# heap (a 6000 x 4000 lifting decode peaked at 26.8 instead of ~33 bytes a pixel above the
+# process), while on a Kodak plane the larger calls are ~10 % faster
+_LARGE = 1 << 19
 
 
 class Step(nn.Module):
@@ -52,7 +56,7 @@ class Step(nn.Module):
         # plane's edges as the whole-plane padding does), each written into the output, so
         # that the 16-channel activations stay ~_STRIP * 64 bytes however large the plane
         # and nothing the size of the plane is made but the output
-        step = max(1, _STRIP // (cols + 6))
+        step = max(1, (_STRIP if rows * cols < _LARGE else _STRIP // 4) // (cols + 6))
         out = x.new_empty(*x.shape[:-2], rows, n_out)
         for r in range(0, rows, step):
             a, b = max(0, r - 3), min(rows, r + step + 3)

@@ -49,36 +49,59 @@ def register_postfilter_family(family: str, folder=None, preset: str = "") -> we
 
 
 def apply_filter(net, image: np.ndarray, quality: float, shift: float = 0.0, views: int = 0,
-                 mix: bytes | None = None) -> np.ndarray:
+                 mix: bytes | None = None, in_place: bool = False) -> np.ndarray:
     """Filter an RGB float image (0..255) tile by tile; ``shift`` is added to the
     quality's strength.  ``views`` (a mask of :data:`VIEWS`) adds mirrored copies of the
     image, each filtered and mirrored back, to an average with the plain one.  Given
-    ``mix``, the image with the correction blended in (:func:`_blend`), tile by tile, so
-    that only the image, the output and one tile's activations are ever held."""
+    ``mix``, the image with the correction blended in (:func:`_blend`), tile by tile.
+    ``in_place``: the result overwrites ``image`` (float32) strip by strip, keeping only
+    the unfiltered rows the next strip needs as context; so a decoder holds the image
+    and one strip, not two images."""
     flips = [(False, False)] + [f for bit, f in enumerate(_VIEW_FLIPS) if views >> bit & 1]
-    return _apply(net, image, quality, shift, flips, mix)
+    return _apply(net, image, quality, shift, flips, mix, in_place)
 
 
-def _apply(net, image, quality, shift, flips, mix=None) -> np.ndarray:
+def _apply(net, image, quality, shift, flips, mix=None, in_place=False) -> np.ndarray:
     """:func:`apply_filter` over the views ``flips`` ((rows, columns) mirrored)."""
     torch = use_torch()
 
     from ..nets.postfilter import strength
 
     h, w = image.shape[:2]
-    out = np.empty_like(image, dtype=np.float32)
+    in_place = in_place and image.dtype == np.float32 and image.flags.writeable
+    out = image if in_place else np.empty_like(image, dtype=np.float32)
     s = torch.tensor([strength(quality) + shift])
+    above = image[:0]  # in place: the unfiltered rows just above the strip (its context there)
     with torch.no_grad():
-        for y0, y1, x0, x1 in _tiles(h, w):
-            acc = _filter_region(net, torch, image, s, y0, y1, x0, x1, *flips[0])
-            for f in flips[1:]:
-                acc += _filter_region(net, torch, image, s, y0, y1, x0, x1, *f)
-            if len(flips) > 1:
-                acc /= len(flips)
-            if mix is not None:
-                acc = _blend(image[y0:y1, x0:x1], acc - image[y0:y1, x0:x1], mix)
-            out[y0:y1, x0:x1] = acc
+        for y0, y1, tiles in _strips(h, w):
+            # the unfiltered rows a strip's tiles may read: _MARGIN (+1 for the even grid) each side
+            top, bottom = max(0, y0 - _MARGIN - 1), min(h, y1 + _MARGIN + 1)
+            src = np.concatenate([above[len(above) - (y0 - top):], image[y0:bottom]]) if in_place else image[top:bottom]
+            done = np.empty((y1 - y0, w, image.shape[2]), np.float32) if in_place else out[y0:y1]
+            for x0, x1 in tiles:
+                acc = _filter_region(net, torch, src, top, h, w, s, y0, y1, x0, x1, *flips[0])
+                for f in flips[1:]:
+                    acc += _filter_region(net, torch, src, top, h, w, s, y0, y1, x0, x1, *f)
+                if len(flips) > 1:
+                    acc /= len(flips)
+                if mix is not None:
+                    plain = src[y0 - top : y1 - top, x0:x1]
+                    acc = _blend(plain, acc - plain, mix)
+                done[:, x0:x1] = acc
+            if in_place:
+                above = src[max(0, y1 - _MARGIN - 1) - top : y1 - top].copy()
+                del src
+                out[y0:y1] = done
     return out
+
+
+def _strips(h: int, w: int):
+    """(y0, y1, [(x0, x1), ...]) of :func:`_tiles`, strip by strip."""
+    rows: dict = {}
+    for y0, y1, x0, x1 in _tiles(h, w):
+        rows.setdefault((y0, y1), []).append((x0, x1))
+    for (y0, y1), tiles in rows.items():
+        yield y0, y1, tiles
 
 
 def _tiles(h: int, w: int):
@@ -101,16 +124,18 @@ def _span(lo: int, hi: int, n: int, flip: bool) -> tuple[int, int, int, int]:
     return vlo, vhi, a - a % 2, b
 
 
-def _filter_region(net, torch, image, s, y0, y1, x0, x1, flip_rows, flip_cols) -> np.ndarray:
-    """The filtered pixels [y0:y1, x0:x1] of the image's view mirrored as asked, in the
-    image's orientation: the network sees the region with _MARGIN pixels of context, in
-    the view's coordinates, so the result is the whole view's within float rounding."""
-    h, w = image.shape[:2]
+def _filter_region(net, torch, src, top, h, w, s, y0, y1, x0, x1, flip_rows, flip_cols) -> np.ndarray:
+    """The filtered pixels [y0:y1, x0:x1] of the h x w image's view mirrored as asked, in
+    the image's orientation, from ``src`` (the image's unfiltered rows from ``top`` on):
+    the network sees the region with _MARGIN pixels of context, in the view's
+    coordinates, so the result is the whole view's within float rounding."""
     vy0, vy1, a, b = _span(y0, y1, h, flip_rows)
     vx0, vx1, c, d = _span(x0, x1, w, flip_cols)
-    rows = slice(h - b, h - a) if flip_rows else slice(a, b)
+    rows = slice(h - b - top, h - a - top) if flip_rows else slice(a - top, b - top)
     cols = slice(w - d, w - c) if flip_cols else slice(c, d)
-    region = image[rows, cols]
+    if rows.start < 0 or rows.stop > len(src):
+        raise AssertionError(f"cnn: the context rows {rows} are not in the {len(src)} rows held")
+    region = src[rows, cols]
     region = region[::-1] if flip_rows else region
     region = region[:, ::-1] if flip_cols else region
     x = torch.from_numpy(np.ascontiguousarray(region.transpose(2, 0, 1), dtype=np.float32) / 255.0)
@@ -263,7 +288,7 @@ class CNNPostFilter(Stage):
         net = art.find(digest, also=[a for a in weights.artefacts("postfilter") if a is not art]).obj
         if not any(mix) or image.shape[2] != 3:
             return image
-        return apply_filter(net, image, ctx.quality, shift / _SHIFT_ONE, views, mix)
+        return apply_filter(net, image, ctx.quality, shift / _SHIFT_ONE, views, mix, in_place=True)
 
 
 # The encoder also tries telling the network a stronger quantization than the quality's

@@ -23,6 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from hybridcodec import CodecError, Param, PlaneInfo, Stage, register_stage
+from hybridcodec._heap import release_free_memory
 from hybridcodec.stages.dwt import wavelet_bands
 from hybridcodec.wavelets.subbands import WaveletPlan, auto_levels
 
@@ -70,6 +71,7 @@ class LearnedLifting(Stage):
         out = []
         with torch.no_grad():
             for i, plan in enumerate(self._plans(layout)):
+                release_free_memory(plan.size)
                 p = _take(planes, i, ctx)
                 x = np.ascontiguousarray(p, np.float32)
                 x = x / scale if scale != 1 else x
@@ -104,6 +106,7 @@ class LearnedLifting(Stage):
         out = []
         with torch.no_grad():
             for i, plan in enumerate(self._plans(layout)):
+                release_free_memory(plan.size)  # what the plane before left in the heap
                 given = _take(planes, i, ctx)
                 c = np.asarray(given, np.float32)
                 own = ctx.reuse_planes and c.flags.writeable and c.flags.c_contiguous
