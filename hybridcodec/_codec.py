@@ -188,12 +188,14 @@ def _check_work(pipe, header, ctx, filters, nbytes: int, max_work) -> None:
         limit = int(max_work)
     else:
         raise CodecError(f"max_work must be 'file', a whole number of multiply-accumulates or None; got {max_work!r}")
-    work = pipe.decode_work(header.width * header.height, ctx, filters)
+    pixels = header.width * header.height
+    work = pipe.decode_work(pixels, ctx, filters)
     if work > limit:
+        which = [s.name for s in pipe.stages if (s.kind != "postfilter" or s in filters) and s.decode_work(pixels, ctx)]
         rule = (f"a file of {nbytes} bytes may ask for {limit:.3g} (2**33 + 2**23 a byte, docs/FORMAT.md)"
                 if max_work == "file" else f"max_work={limit}")
         raise CodecError(f"this {header.width}x{header.height} file asks its decoder for {work:.3g} multiply-"
-                         f"accumulates in its networks ({'+'.join(s.name for s in pipe.stages if s.macs()[0])}); "
+                         f"accumulates in its networks and models ({'+'.join(which)}); "
                          f"{rule}; pass max_work=None (or a larger max_work) to decode it if you trust it")
 
 

@@ -43,7 +43,8 @@ def test_max_work_is_checked():
             hybridcodec.decode(data, max_work=bad)
 
 
-@pytest.mark.parametrize("spec", ["lifting", "lifting+cnn", "learned", "learned|rans", "dcnn", "wavelet+cnn"])
+@pytest.mark.parametrize("spec", ["lifting", "lifting+cnn", "learned", "learned|rans", "dcnn", "wavelet+cnn",
+                                  "ycbcr(subsampling=444)|dwt|deadzone|ctxrans"])
 def test_a_learned_file_declaring_more_work_than_its_bytes_is_refused_at_once(spec, monkeypatch):
     pytest.importorskip("torch")
     img = np.full((64, 96, 3), 90, np.uint8)
