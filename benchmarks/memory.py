@@ -103,23 +103,26 @@ def measure(preset: str, h: int, w: int, repeat: int = 1) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", default="baseline,wavelet")
-    ap.add_argument("--size", default="6000x4000", help="WxH of the memory measurement")
-    ap.add_argument("--scaling", default="1024,4096", help="two square sizes for time per pixel")
+    ap.add_argument("--size", default="6000x4000", help="WxH of the memory measurement ('': none)")
+    ap.add_argument("--scaling", default="1024,4096", help="two square sizes for time per pixel ('' : none)")
     ap.add_argument("--repeat", type=int, default=3, help="runs timed for the scaling (median)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         print(json.dumps(child(*json.loads(args.child))))
         return 0
-    w, h = (int(v) for v in args.size.split("x"))
-    small, large = (int(v) for v in args.scaling.split(","))
+    w, h = (int(v) for v in args.size.split("x")) if args.size else (0, 0)
+    small, large = (int(v) for v in args.scaling.split(",")) if args.scaling else (0, 0)
     presets = args.presets.split(",")
-    print(f"peak memory above the process (after loading the image, or the file), {w}x{h}:", flush=True)
-    for preset in presets:
+    if args.size:
+        print(f"peak memory above the process (after loading the image, or the file), {w}x{h}:", flush=True)
+    for preset in presets if args.size else ():
         r = measure(preset, h, w)
         for op in ("encode", "decode"):
             print(f"  {preset:12} {op}: {r[op]['peak_bytes_per_pixel']:5.1f} bytes per pixel, "
                   f"{r[op]['seconds']:.2f} s", flush=True)
+    if not args.scaling:
+        return 0
     print(f"time per pixel at {large}x{large} relative to {small}x{small} (median of {args.repeat}):", flush=True)
     for preset in presets:
         a, b = (measure(preset, n, n, args.repeat) for n in (small, large))

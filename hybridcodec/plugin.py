@@ -6,7 +6,8 @@ A plugin adds stages through the entry-point group ``hybridcodec.stages`` (or
 ``hybridcodec.plugins`` (:func:`register_preset`, :func:`register_compare_default`),
 and commands through ``hybridcodec.commands``.  What a stage needs beyond the
 :class:`~hybridcodec.Stage` protocol is here: walking a band list in coding order,
-the rANS coder with integer tables, and atomic file writes.
+the rANS coder with integer tables, atomic file writes, and giving a large image's
+freed heap back to the system between passes (:func:`release_free_memory`).
 
 Examples
 --------
@@ -25,6 +26,7 @@ from __future__ import annotations
 from ._bands import bands_needed, check_bands, check_coded, coding_order, flatten, plane_starts, unflatten
 from ._errors import CodecError, StageNotInstalledError, TruncatedError
 from ._files import check_output, write_atomic
+from ._heap import release_free_memory
 from ._model import EntropyModel, SymbolTables
 from ._pipeline import Pipeline, register_preset
 from ._plugins import PLUGINS_GROUP, register_compare_default, register_cost_probe
@@ -38,7 +40,7 @@ __all__ = [
     "register_stage", "register_preset", "register_compare_default", "register_cost_probe", "ENTRY_POINT_GROUP", "PLUGINS_GROUP",
     "CodecError", "StageNotInstalledError", "TruncatedError", "install_hint",
     "check_coded", "check_bands", "coding_order", "plane_starts", "bands_needed", "flatten", "unflatten",
-    "rans", "write_atomic", "check_output", "encode_forward", "threads", "torch_threads",
+    "rans", "write_atomic", "check_output", "encode_forward", "threads", "torch_threads", "release_free_memory",
 ]
 
 

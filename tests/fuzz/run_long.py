@@ -75,6 +75,8 @@ def main(argv=None) -> int:
     ap.add_argument("--start", type=int, default=0, help="first case index (to resume or split a run)")
     ap.add_argument("--max-mb", type=float, default=1024.0, help="peak growth of a worker (issue 31: 1 GB)")
     args = ap.parse_args(argv)
+    if args.cases < 1 or args.start < 0 or args.workers < 1:
+        ap.error("--cases and --workers must be at least 1, --start at least 0")
     if args.case is not None:
         data, muts, target = harness.make_case(args.seed, args.case)
         print(f"case {args.seed}/{args.case}: {target} after {muts}, {len(data)} bytes")

@@ -157,10 +157,11 @@ def analyze(x: torch.Tensor, net: LiftingNet | None, levels: int) -> list:
 
 
 def synthesize(bands: list, net: LiftingNet | None, levels: int, reduce_levels: int = 0,
-               in_place: bool = False) -> torch.Tensor:
+               in_place: bool = False, between=None) -> torch.Tensor:
     """Planes from bands (WaveletPlan order), skipping the ``reduce_levels`` finest levels.
     ``in_place`` (without autograd): the bands are overwritten, and a level makes no
-    copies of them, only its output (the decoder's memory on large planes)."""
+    copies of them, only its output (the decoder's memory on large planes); ``between``
+    is called after each level (the stage gives free heap back there)."""
     p = (net.ph, net.uh, net.pv, net.uv) if net is not None else (None,) * 4
     ll = bands[0]
     for j in range(levels, min(reduce_levels, levels), -1):
@@ -169,5 +170,8 @@ def synthesize(bands: list, net: LiftingNet | None, levels: int, reduce_levels: 
         lo = _t(_synthesize(_t(ll), _t(lh), p[2], p[3], in_place))
         hi = _t(_synthesize(_t(hl), _t(hh), in_place=in_place))
         ll = _synthesize(lo, hi, p[0], p[1], in_place)
+        del lo, hi
+        if between is not None:
+            between()
     return ll
 

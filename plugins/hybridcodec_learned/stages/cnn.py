@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from hybridcodec import CodecError, Param, Stage, register_stage
+from hybridcodec.plugin import release_free_memory
 
 from .. import weights
 from ._torch import use_torch
@@ -92,6 +93,8 @@ def _apply(net, image, quality, shift, flips, mix=None, in_place=False) -> np.nd
                 above = src[max(0, y1 - _MARGIN - 1) - top : y1 - top].copy()
                 del src
                 out[y0:y1] = done
+                del done
+                release_free_memory(h * w)  # the strip's temporaries, before the next one's
     return out
 
 

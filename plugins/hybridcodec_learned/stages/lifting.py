@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from hybridcodec import CodecError, Param, PlaneInfo, Stage, register_stage
-from hybridcodec._heap import release_free_memory
+from hybridcodec.plugin import release_free_memory
 from hybridcodec.stages.dwt import wavelet_bands
 from hybridcodec.wavelets.subbands import WaveletPlan, auto_levels
 
@@ -115,7 +115,8 @@ class LearnedLifting(Stage):
                 bands = [torch.from_numpy(c[b.offset : b.offset + b.size].reshape(b.shape))[None, None]
                          for b in plan.bands[: plan.n_bands(r)]]
                 # in place only in memory that is ours: the runner's planes, or the copy made here
-                y = synthesize(bands, net, plan.levels, r, in_place=own or scale != 1)[0, 0].numpy()
+                y = synthesize(bands, net, plan.levels, r, in_place=own or scale != 1,
+                               between=lambda: release_free_memory(plan.size))[0, 0].numpy()
                 del bands
                 if own and y.size <= c.size:
                     # the plane goes back into its coefficients' memory (the entropy stage's
