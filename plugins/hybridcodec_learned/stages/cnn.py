@@ -99,23 +99,21 @@ def _apply(net, image, quality, shift, flips, mix=None, in_place=False) -> np.nd
 
 
 def _strips(h: int, w: int):
-    """(y0, y1, [(x0, x1), ...]) of :func:`_tiles`, strip by strip."""
-    rows: dict = {}
-    for y0, y1, x0, x1 in _tiles(h, w):
-        rows.setdefault((y0, y1), []).append((x0, x1))
-    for (y0, y1), tiles in rows.items():
-        yield y0, y1, tiles
-
-
-def _tiles(h: int, w: int):
-    """Output regions (y0, y1, x0, x1): strips of _STRIP rows, cut into columns of at most
-    _TILE columns (even widths, so that the 2x2 folding keeps its grid)."""
+    """(y0, y1, [(x0, x1), ...]): strips of _STRIP rows, each cut into the same columns of
+    at most _TILE columns (even widths, so that the 2x2 folding keeps its grid)."""
     n = -(-w // _TILE)
     step = -(-w // n)
     step += step % 2
+    columns = [(left, min(w, left + step)) for left in range(0, w, step)]
     for top in range(0, h, _STRIP):
-        for left in range(0, w, step):
-            yield top, min(h, top + _STRIP), left, min(w, left + step)
+        yield top, min(h, top + _STRIP), columns
+
+
+def _tiles(h: int, w: int):
+    """The output regions (y0, y1, x0, x1) of :func:`_strips`, one by one."""
+    for y0, y1, columns in _strips(h, w):
+        for x0, x1 in columns:
+            yield y0, y1, x0, x1
 
 
 def _span(lo: int, hi: int, n: int, flip: bool) -> tuple[int, int, int, int]:
@@ -336,8 +334,8 @@ _SHIFTS_TRIED = (0, 2, 4)
 # left-right, then left-right and up-down, then all three, while the last one won (a run
 # of the network each); decoding runs the network once per view (plain and two mirrored:
 # about 1.1 s for a Kodak image).
-VIEWS = (lambda a: a[:, ::-1], lambda a: a[::-1], lambda a: a[::-1, ::-1])
-_VIEW_FLIPS = ((False, True), (True, False), (True, True))  # (rows, columns) mirrored, as VIEWS
+_VIEW_FLIPS = ((False, True), (True, False), (True, True))  # (rows, columns) mirrored: left-right, up-down, both
+VIEWS = tuple(lambda a, r=r, c=c: a[::-1 if r else 1, ::-1 if c else 1] for r, c in _VIEW_FLIPS)
 _MIX_ONE = 64  # a stored signed byte m stands for m / 64
 
 

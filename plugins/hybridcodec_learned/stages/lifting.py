@@ -71,7 +71,8 @@ class LearnedLifting(Stage):
         out = []
         with torch.no_grad():
             for i, plan in enumerate(self._plans(layout)):
-                release_free_memory(plan.size)
+                if i:  # what the plane before left in the heap (the runner freed it before the stage)
+                    release_free_memory(plan.size)
                 p = _take(planes, i, ctx)
                 x = np.ascontiguousarray(p, np.float32)
                 x = x / scale if scale != 1 else x
@@ -106,7 +107,8 @@ class LearnedLifting(Stage):
         out = []
         with torch.no_grad():
             for i, plan in enumerate(self._plans(layout)):
-                release_free_memory(plan.size)  # what the plane before left in the heap
+                if i:  # what the plane before left in the heap (the runner freed it before the stage)
+                    release_free_memory(plan.size)
                 given = _take(planes, i, ctx)
                 c = np.asarray(given, np.float32)
                 own = ctx.reuse_planes and c.flags.writeable and c.flags.c_contiguous
