@@ -210,7 +210,8 @@ class Stage:
       entropy model offered by the stage before (see :meth:`entropy_model`); a
       stage with ``needs_model = True`` codes with it, others may ignore it.
     * postfilter stages run on the decoded image (float32, H x W x C, 0..255):
-      ``encode(original, decoded, ctx)`` may emit side data with
+      ``encode(original, decoded, ctx)`` (``original``: the image's uint8 samples)
+      may emit side data with
       ``ctx.emit(self.index, payload)`` and may return the filtered image (what its
       decode will give, for a post-filter after it; None: the runner calls decode),
       and ``decode(image, ctx) -> image`` filters it.

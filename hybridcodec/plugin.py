@@ -6,8 +6,10 @@ A plugin adds stages through the entry-point group ``hybridcodec.stages`` (or
 ``hybridcodec.plugins`` (:func:`register_preset`, :func:`register_compare_default`),
 and commands through ``hybridcodec.commands``.  What a stage needs beyond the
 :class:`~hybridcodec.Stage` protocol is here: walking a band list in coding order,
-the rANS coder with integer tables, atomic file writes, and giving a large image's
-freed heap back to the system between passes (:func:`release_free_memory`).
+the rANS coder with integer tables, atomic file writes, giving a large image's
+freed heap back to the system between passes (:func:`release_free_memory`), and the
+samples-to-planes conversions a first stage uses to read or write the image a strip
+at a time (:func:`from_samples`, :func:`to_samples`).
 
 Examples
 --------
@@ -31,6 +33,7 @@ from ._model import EntropyModel, SymbolTables
 from ._pipeline import Pipeline, register_preset
 from ._plugins import PLUGINS_GROUP, register_compare_default, register_cost_probe
 from ._registry import ENTRY_POINT_GROUP, install_hint, register_stage
+from ._samples import from_samples, to_samples
 from ._stage import Band, Context, PlaneInfo, Stage
 from ._threads import threads, torch_threads
 from .entropy import rans
@@ -41,6 +44,7 @@ __all__ = [
     "CodecError", "StageNotInstalledError", "TruncatedError", "install_hint",
     "check_coded", "check_bands", "coding_order", "plane_starts", "bands_needed", "flatten", "unflatten",
     "rans", "write_atomic", "check_output", "encode_forward", "threads", "torch_threads", "release_free_memory",
+    "from_samples", "to_samples",
 ]
 
 

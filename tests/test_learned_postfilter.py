@@ -223,15 +223,16 @@ def test_encoder_adds_mirrored_views_in_order_while_each_wins(monkeypatch, views
     corrections = [-error + rng.normal(0, 3 if k < views_that_help else 30, original.shape).astype(np.float32)
                    for k in range(4)]
 
-    def fake_filter(net, image, quality, shift=0.0, views=0):
+    def fake_filter(net, image, quality, shift, out):  # what the network's correction would be
         (k,) = [k for k, f in enumerate(flips) if np.array_equal(image, f(decoded))]
-        return image + flips[k](corrections[k])
+        out[...] = flips[k](corrections[k])
+        return out
 
-    monkeypatch.setattr(pf, "apply_filter", fake_filter)
+    monkeypatch.setattr(pf, "_filter_residual", fake_filter)
     stage = pf.CNNPostFilter()
-    mse, mix, shift, views, _ = stage._search(None, decoded, original, -error, SimpleNamespace(quality=50))
+    mse, mix, shift, views, _ = stage._search(None, decoded, original, SimpleNamespace(quality=50))
     assert any(mix) and shift == 0 and views == expected
-    assert mse < stage._mse(decoded, original)
+    assert mse < pf._mse(decoded, original)
 
 
 @pytest.mark.parametrize("best_shift", [1, 3, 5, 2])
@@ -247,16 +248,18 @@ def test_encoder_tries_the_odd_shifts_beside_the_even_winner(monkeypatch, best_s
     noise = rng.normal(0, 1, original.shape).astype(np.float32)
     tried = []
 
-    def fake_filter(net, image, quality, shift=0.0, views=0):
+    def fake_filter(net, image, quality, shift, out):
         k = round(shift * pf._SHIFT_ONE)
         if not np.array_equal(image, decoded):  # a mirrored view: useless
-            return image + rng.normal(0, 50, image.shape).astype(np.float32)
+            out[...] = rng.normal(0, 50, image.shape)
+            return out
         tried.append(k)
-        return image - error + noise * (1 + 2 * abs(k - best_shift))
+        out[...] = noise * (1 + 2 * abs(k - best_shift)) - error
+        return out
 
-    monkeypatch.setattr(pf, "apply_filter", fake_filter)
+    monkeypatch.setattr(pf, "_filter_residual", fake_filter)
     stage = pf.CNNPostFilter()
-    _, mix, shift, views, _ = stage._search(None, decoded, original, -error, SimpleNamespace(quality=50))
+    _, mix, shift, views, _ = stage._search(None, decoded, original, SimpleNamespace(quality=50))
     assert any(mix) and shift == best_shift and views == 0
     assert len(tried) == len(set(tried))  # no shift filtered twice
 
@@ -455,3 +458,31 @@ def test_encoder_falls_back_to_retired_weights_where_the_familys_leave_the_filte
     side = [c for c in read_container(data)[1] if c.type == b"SIDE"][0].payload
     assert any(side[:9]) and side[10:] == hashlib.sha256(retired.read_bytes()).digest()[:4]
     assert hybridcodec.psnr(img, hybridcodec.decode(data)) > hybridcodec.psnr(img, hybridcodec.decode(off))
+
+
+@pytest.mark.parametrize("spec, quality", [("wavelet+cnn", 30), ("lifting+cnn", 50), ("hybrid", 40)])
+def test_the_search_row_by_row_and_in_float16_chooses_as_on_the_whole_image(monkeypatch, spec, quality):
+    """The encoder's search gathers its fit and MSEs a few rows at a time (the same
+    bytes at any row count) and keeps corrections in float16 on large images (forced
+    here): the same choice of the filter's setting, within rounding of the image."""
+    from hybridcodec.container import read_container
+
+    def cnn_side(data):
+        header, chunks = read_container(data)
+        index = hybridcodec.Pipeline(header.spec).stages.index(
+            next(s for s in hybridcodec.Pipeline(header.spec).stages if s.name == "cnn"))
+        return [c.payload for c in chunks if c.type == b"SIDE" and c.stage == index]
+
+    img = smooth_image(96, 128, 3, seed=7)
+    how = {"preset": spec} if spec in hybridcodec.PRESETS else {"pipeline": spec}
+    whole = hybridcodec.encode(img, quality=quality, **how)
+    monkeypatch.setattr(pf, "_ROW_PIXELS", 50)
+    assert hybridcodec.encode(img, quality=quality, **how) == whole
+    monkeypatch.setattr(pf, "_LARGE", 1)
+    half = hybridcodec.encode(img, quality=quality, **how)
+    assert cnn_side(half) == cnn_side(whole) and any(cnn_side(whole)[0][:9])
+
+    def psnr(data):
+        return 10 * np.log10(255 ** 2 / np.mean((hybridcodec.decode(data).astype(float) - img) ** 2))
+
+    assert abs(psnr(half) - psnr(whole)) < 0.02

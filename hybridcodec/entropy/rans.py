@@ -187,7 +187,7 @@ def encode(symbols: np.ndarray, indexes: np.ndarray, tables) -> bytes:
         raise ValueError(f"{len(sym)} symbols but {len(idx)} table indexes")
     if len(sym) and (idx.min() < 0 or idx.max() >= len(tables.lengths)):
         raise ValueError(f"table indexes must be 0..{len(tables.lengths) - 1}")
-    if len(sym) and int(np.abs(sym.astype(np.int64)).max()) >= MAX_VALUE:
+    if len(sym) and max(-int(sym.min()), int(sym.max())) >= MAX_VALUE:  # no int64 copy of the symbols
         raise ValueError(f"rans codes values of magnitude below {MAX_VALUE}")
     words = _encode(sym, idx, tables.cdfs, tables.lengths, tables.offsets)
     return words.astype(">u2").tobytes()

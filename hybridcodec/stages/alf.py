@@ -72,7 +72,7 @@ class AdaptiveLoopFilter(Stage):
         jobs = spans(h, 64)
         parts = [(np.zeros((nc, CLASSES, nf, nf)), np.zeros((nc, CLASSES, nf)), np.zeros((nc, CLASSES)))
                  for _ in jobs]
-        o = np.ascontiguousarray(original, np.float32)
+        o = np.ascontiguousarray(original)  # uint8 as given (a float copy would be 12 bytes a pixel)
         run(stats_rows, [(x, o, cls, TAPS, g, b, e, a, z) for (a, z), (g, b, e) in zip(jobs, parts)])
         gram = sum(p[0] for p in parts)
         cross = sum(p[1] for p in parts)

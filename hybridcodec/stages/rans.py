@@ -47,16 +47,21 @@ class Rans(Stage):
             raise CodecError("the entropy model gave table indexes that do not match the planes")
         starts = plane_starts(layout)
         order = coding_order(layout)
-        perm = np.concatenate([np.arange(b.size, dtype=np.int64) + starts[pi] + b.offset for pi, _, b in order]
-                              + [np.zeros(0, np.int64)])
+        firsts = [int(starts[pi] + b.offset) for pi, _, b in order]
         ends = np.cumsum([b.size for _, _, b in order], dtype=np.int64)
-        idx = np.concatenate([np.asarray(i, np.int32).ravel() for i in indexes])[perm]
-        return tables, idx, perm, order, ends
+        idx = [np.asarray(i, np.int32).ravel() for i in indexes]
+        idx = idx[0] if len(idx) == 1 else np.concatenate(idx + [np.zeros(0, np.int32)])
+        if firsts == [0, *ends[:-1].tolist()]:  # the bands in coding order are the planes in order:
+            return tables, idx, None, order, ends  # no permutation (8 bytes a symbol) and no copies
+        perm = np.concatenate([np.arange(b.size, dtype=np.int64) + f for f, (_, _, b) in zip(firsts, order)]
+                              + [np.zeros(0, np.int64)])
+        return tables, idx[perm], perm, order, ends
 
     def encode(self, planes, layout, ctx) -> bytes:
         tables, idx, perm, _, _ = self._plan(layout, ctx)
         try:
-            return rans.encode(flatten(planes, layout)[perm], idx, tables)
+            flat = flatten(planes, layout)
+            return rans.encode(flat if perm is None else flat[perm], idx, tables)
         except ValueError as exc:
             raise CodecError(f"rans: {exc}") from None
 
@@ -70,7 +75,10 @@ class Rans(Stage):
         ctx.truncated |= status == rans.ERR_TRUNCATED
         if status != rans.OK and not (ctx.allow_truncated and status == rans.ERR_TRUNCATED):
             raise (TruncatedError if status == rans.ERR_TRUNCATED else CodecError)(f"corrupt data: the rANS stream has {_ERRORS[status]}")
-        flat = np.zeros(len(idx), np.int32)
-        flat[perm] = sym
+        if perm is None:
+            flat = sym
+        else:
+            flat = np.zeros(len(idx), np.int32)
+            flat[perm] = sym
         starts = plane_starts(layout)
         return [info.unflat(flat[s:e]) for s, e, info in zip(starts, starts[1:], layout)]

@@ -68,6 +68,42 @@ class IntegerNet:
                 x = x.repeat(2, axis=1).repeat(2, axis=2)
         return x
 
+    @property
+    def scale(self) -> int:
+        """How many output rows (and columns) each input row (column) gives."""
+        return 2 ** sum(layer[0] == "up2" for layer in self.layers)
+
+    def rows(self, x: np.ndarray, a: int, b: int) -> np.ndarray:
+        """The output rows that input rows ``a:b`` of ``x`` give, exactly as the whole
+        ``self(x)`` has them: each layer runs on the rows the layers after it need (a
+        3x3 convolution one more each side, at its own resolution), so a large input
+        goes through the network a strip at a time for little more than its rows' work."""
+        sizes, size = [], x.shape[1]
+        for layer in self.layers:  # rows of each layer's input
+            sizes.append(size)
+            size = size * 2 if layer[0] == "up2" else size
+        inputs, lo, hi = [], a * self.scale, b * self.scale
+        for layer, size in zip(reversed(self.layers), reversed(sizes)):  # the rows each input must hold
+            if layer[0] == "up2":
+                lo, hi = lo // 2, -(-hi // 2)
+            elif layer[0] == "conv":
+                reach = layer[1].shape[-1] // 2
+                lo, hi = max(0, lo - reach), min(size, hi + reach)
+            inputs.append((lo, hi))
+        inputs.reverse()
+        outputs = inputs[1:] + [(a * self.scale, b * self.scale)]
+        lo, hi = inputs[0] if inputs else (a, b)
+        y, at = np.asarray(x[:, lo:hi], np.int64), lo
+        for layer, (lo, hi) in zip(self.layers, outputs):
+            if layer[0] == "conv":
+                y = _conv(y, layer[1], layer[2])  # rows at a strip's edge that are not the image's are
+            elif layer[0] == "relu":  # wrong (zero padding) and cut off here: not among the rows kept
+                y = np.maximum(y, 0)
+            else:
+                y, at = y.repeat(2, axis=1).repeat(2, axis=2), at * 2
+            y, at = y[:, lo - at : hi - at], lo
+        return y
+
     @staticmethod
     def quantize(x: np.ndarray) -> np.ndarray:
         """Float input to fixed point (rounded; exact for the integer latents it is meant for)."""
@@ -83,16 +119,18 @@ def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     bound += int(np.abs(b).max(initial=0))
     if bound >= 1 << 62:
         raise ValueError("IntegerNet: a layer could overflow int64; the activations are out of range")
+    exact = bound < 1 << 53  # every partial sum is an integer float64 holds exactly: any order gives the same
+    kind = np.float64 if exact else np.int64
     if k == 1:
-        cols = x.reshape(c, h * wd)
-    else:
+        acc = w.reshape(w.shape[0], c).astype(kind) @ x.reshape(c, h * wd).astype(kind)
+    else:  # the nine taps one at a time: a shifted copy of the input each, not all nine at once
         p = np.pad(x, ((0, 0), (1, 1), (1, 1)))
-        cols = np.stack([p[:, i : i + h, j : j + wd] for i in range(3) for j in range(3)], axis=1).reshape(c * 9, -1)
-    wm = w.reshape(w.shape[0], -1)
-    if bound < 1 << 53:  # every partial sum is an integer float64 holds exactly: any order gives the same
-        acc = (wm.astype(np.float64) @ cols.astype(np.float64)).astype(np.int64) + b[:, None]
-    else:
-        acc = wm @ cols + b[:, None]
+        acc = None
+        for i in range(3):
+            for j in range(3):
+                part = w[:, :, i, j].astype(kind) @ p[:, i : i + h, j : j + wd].reshape(c, -1).astype(kind)
+                acc = part if acc is None else acc.__iadd__(part)
+    acc = acc.astype(np.int64) + b[:, None]
     # floor division by 2**WBITS: an arithmetic shift, exact on int64
     return (acc >> WBITS).reshape(w.shape[0], h, wd)
 

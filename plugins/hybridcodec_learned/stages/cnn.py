@@ -62,15 +62,17 @@ def apply_filter(net, image: np.ndarray, quality: float, shift: float = 0.0, vie
     return _apply(net, image, quality, shift, flips, mix, in_place)
 
 
-def _apply(net, image, quality, shift, flips, mix=None, in_place=False) -> np.ndarray:
-    """:func:`apply_filter` over the views ``flips`` ((rows, columns) mirrored)."""
+def _apply(net, image, quality, shift, flips, mix=None, in_place=False, residual=None) -> np.ndarray:
+    """:func:`apply_filter` over the views ``flips`` ((rows, columns) mirrored).  Given
+    ``residual`` (an array shaped like ``image``, of any float type), the filtered image
+    less ``image`` is written into it, tile by tile, and it is returned."""
     torch = use_torch()
 
     from ..nets.postfilter import strength
 
     h, w = image.shape[:2]
-    in_place = in_place and image.dtype == np.float32 and image.flags.writeable
-    out = image if in_place else np.empty_like(image, dtype=np.float32)
+    in_place = in_place and image.dtype == np.float32 and image.flags.writeable and residual is None
+    out = image if in_place else residual if residual is not None else np.empty_like(image, dtype=np.float32)
     s = torch.tensor([strength(quality) + shift])
     above = image[:0]  # in place: the unfiltered rows just above the strip (its context there)
     with torch.no_grad():
@@ -88,13 +90,15 @@ def _apply(net, image, quality, shift, flips, mix=None, in_place=False) -> np.nd
                 if mix is not None:
                     plain = src[y0 - top : y1 - top, x0:x1]
                     acc = _blend(plain, acc - plain, mix)
+                elif residual is not None:
+                    acc -= src[y0 - top : y1 - top, x0:x1]
                 done[:, x0:x1] = acc
             if in_place:
                 above = src[max(0, y1 - _MARGIN - 1) - top : y1 - top].copy()
                 del src
                 out[y0:y1] = done
-                del done
-                release_free_memory(h * w)  # the strip's temporaries, before the next one's
+            del done
+            release_free_memory(h * w)  # the strip's temporaries, before the next one's
     return out
 
 
@@ -105,8 +109,9 @@ def _strips(h: int, w: int):
     step = -(-w // n)
     step += step % 2
     columns = [(left, min(w, left + step)) for left in range(0, w, step)]
-    for top in range(0, h, _STRIP):
-        yield top, min(h, top + _STRIP), columns
+    rows = _STRIP if h * w < _LARGE else _STRIP // 2  # a large image: a tile's ~200 MB halved (11 % more work)
+    for top in range(0, h, rows):
+        yield top, min(h, top + rows), columns
 
 
 def _tiles(h: int, w: int):
@@ -180,23 +185,26 @@ class CNNPostFilter(Stage):
         best = (np.inf, bytes(9), 0, 0, None)
         runs = self._runs_allowed(decoded, ctx)
         if decoded.shape[2] == 3 and runs:
-            error = original.astype(np.float32) - decoded
-            best = self._search(net, decoded, original, error, ctx, runs - 1)
+            best = self._search(net, decoded, original, ctx, runs - 1)
             for older in art.retired_paths():
                 if any(best[1]) or not older.exists():
                     break
                 # the family's weights leave the filter off: its retired ones (which every decoder
                 # has) may not (on scikit-image photos at q3, today's lifting weights helped 2 of 5)
                 other, other_digest, _ = weights.load_file(art.format, str(older), art.label)
-                tried = self._search(other, decoded, original, error, ctx, runs - 1)
+                tried = self._search(other, decoded, original, ctx, runs - 1)
                 if any(tried[1]):
                     best, digest = tried, other_digest
         _, mix, shift, views, correction = best
         if not -16 <= shift < 16 or not 0 <= views < 8:
             raise AssertionError(f"cnn: shift {shift} / views {views} do not fit the packed byte")
         ctx.emit(self.index, mix + bytes([(views << 5) | (shift & 31)]) + digest[:_DIGEST])
-        # the filtered image (what decode gives, within float rounding), for a post-filter after this one
-        return decoded if correction is None or not any(mix) else _blend(decoded, correction, mix)
+        # the filtered image (what decode gives, within float rounding), for a post-filter after
+        # this one: blended into the decoded image's own memory
+        if correction is None or not any(mix):
+            return decoded
+        out = decoded if decoded.flags.writeable and decoded.dtype == np.float32 else decoded.astype(np.float32)
+        return _blend_rows(out, correction, mix)
 
     def _runs_allowed(self, decoded, ctx) -> int:
         """How many runs of the network (the plain view and up to 3 mirrored ones) the
@@ -209,19 +217,27 @@ class CNNPostFilter(Stage):
         room = work_limit(ctx.coded_bytes) - ctx.work
         return int(max(0, min(4, room // per_run))) if per_run else 4
 
-    def _search(self, net, decoded, original, error, ctx, max_views=3):
-        """(mse, mix, shift, views, correction) of the best setting of ``net`` found (mix all 0: off).
+    def _search(self, net, decoded, original, ctx, max_views=3):
+        """(mse, mix, shift, views, correction) of the best setting of ``net`` found (mix
+        all 0: off); ``correction`` as :func:`_candidate` takes it.
 
-        Only the best setting's correction is kept (and, for the views, their running
-        sum): on a large image every correction is 12 bytes a pixel."""
-        best = (self._mse(decoded, original), bytes(9), 0, 0, None)
+        Memory: besides the images, two corrections (the best one and the candidate),
+        float16 on images of ``_LARGE`` pixels or more (float32 below: the same files
+        as the search that held every correction); the coding error, the colour fit and
+        the MSEs go row by row (:func:`_rows`).  On 6000x4000, 12 bytes a pixel in all."""
+        h, w = decoded.shape[:2]
+        store = np.float16 if h * w >= _LARGE else np.float32
+        best = (_mse(decoded, original), bytes(9), 0, 0, None)
         tried = []  # the shifts whose plain view was filtered
+        spare = [np.empty(decoded.shape, store)]  # the candidate's buffer
 
         def try_shift(best, shift):
             tried.append(shift)
-            correction = apply_filter(net, decoded, ctx.quality, shift / _SHIFT_ONE)
-            correction -= decoded
-            return self._try(best, decoded, original, correction, error, shift, 0)
+            buf = _filter_residual(net, decoded, ctx.quality, shift / _SHIFT_ONE, spare[0])
+            won = _try(best, decoded, original, (buf, None, 1), shift, 0)
+            if won is not best:  # the buffer is the best's now; the old best's is free
+                spare[0] = best[4][0] if best[4] is not None else np.empty(decoded.shape, store)
+            return won
 
         for shift in _SHIFTS_TRIED:  # in order, while the last one tried is the best
             if tried and best[2] != max(tried):
@@ -235,37 +251,20 @@ class CNNPostFilter(Stage):
                         best = won
                         break
         if any(best[1]):  # mirrored views, at the shift the plain one chose, while each wins
-            shift, total, n = best[2], best[4], 1  # best[4]: the plain view's correction at that shift
-            for mask, flip in ((1, VIEWS[0]), (3, VIEWS[1]), (7, VIEWS[2]))[:max_views]:
+            shift, (total, _, n) = best[2], best[4]  # the sum of the views' corrections so far
+            view = spare[0]
+            for mask, (rows, cols) in tuple(zip((1, 3, 7), _VIEW_FLIPS))[:max_views]:
+                flip = (slice(None, None, -1 if rows else 1), slice(None, None, -1 if cols else 1))
                 # the mirrored view as a view of the array (no copy): the tiles copy what they take
-                correction = flip(apply_filter(net, flip(decoded), ctx.quality, shift / _SHIFT_ONE))
-                correction -= decoded
-                if n == 1:
-                    total = total + correction  # a new array: best[4] stays the plain view's
-                else:
-                    total += correction
-                n += 1
-                del correction
-                tried_views = self._try(best, decoded, original, total / n, error, shift, mask)
+                _filter_residual(net, decoded[flip], ctx.quality, shift / _SHIFT_ONE, view[flip])
+                tried_views = _try(best, decoded, original, (total, view, n + 1), shift, mask)
                 if tried_views is best:
                     break
-                best = tried_views
+                for r in _rows(h, w):
+                    total[r] += view[r]
+                n += 1
+                best = tried_views[:4] + ((total, None, n),)
         return best
-
-    @staticmethod
-    def _mse(image, original, own=False):
-        """The MSE of ``image`` rounded and clipped to 8 bits; ``own``: ``image`` may be
-        overwritten (one temporary instead of four on a large image, the same numbers)."""
-        t = np.rint(image, out=image if own else None)
-        np.clip(t, 0, 255, out=t)
-        t -= original
-        t *= t
-        return np.mean(t)
-
-    def _try(self, best, decoded, original, correction, error, shift, views):
-        mix = _best_mix(correction, error)
-        mse = self._mse(_blend(decoded, correction, mix), original, own=True)
-        return (mse, mix, shift, views, correction) if mse < best[0] and any(mix) else best
 
     def decode_work(self, pixels, ctx):
         """A view of the network for each view the side data names, none when it is off."""
@@ -345,8 +344,77 @@ def _best_mix(correction: np.ndarray, error: np.ndarray) -> bytes:
     correction of channel k goes into R, G, B); all 0 turns the filter off."""
     r = correction.reshape(-1, 3).astype(np.float64)
     e = error.reshape(-1, 3).astype(np.float64)
-    m, *_ = np.linalg.lstsq(r, e, rcond=None)
+    return _mix_from(r.T @ r, r.T @ e)
+
+
+def _mix_from(gram: np.ndarray, cross: np.ndarray) -> bytes:
+    """:func:`_best_mix` from the normal equations' sums (correction'correction and
+    correction'error), which the search gathers row by row."""
+    m, *_ = np.linalg.lstsq(gram, cross, rcond=None)
     return np.clip(np.rint(m * _MIX_ONE), -128, 127).astype(np.int8).tobytes()
+
+
+_LARGE = 1 << 22  # pixels from which the encoder's search keeps its corrections in float16
+_ROW_PIXELS = 1 << 18  # the fit and the MSEs of the search take about this many pixels at a time
+
+
+def _filter_residual(net, image, quality, shift, out):
+    """The network's correction of ``image`` (filtered less plain), written into ``out``."""
+    return _apply(net, image, quality, shift, [(False, False)], residual=out)
+
+
+def _rows(h: int, w: int):
+    """Slices of whole rows, about _ROW_PIXELS pixels each."""
+    step = max(1, _ROW_PIXELS // max(w, 1))
+    return [slice(y, min(h, y + step)) for y in range(0, h, step)]
+
+
+def _candidate(correction, rows) -> np.ndarray:
+    """Rows of a correction ``(total, extra, n)``: ``(total + extra) / n`` in float32
+    (``extra`` may be None), the same arithmetic as on whole images."""
+    total, extra, n = correction
+    c = total[rows].astype(np.float32, copy=False)
+    if extra is not None:
+        c = c + extra[rows]
+    return c / n if n != 1 else c
+
+
+def _try(best, decoded, original, correction, shift, views):
+    h, w = decoded.shape[:2]
+    gram, cross = np.zeros((3, 3)), np.zeros((3, 3))
+    for r in _rows(h, w):
+        c = _candidate(correction, r).reshape(-1, 3).astype(np.float64)
+        e = (original[r].astype(np.float32) - decoded[r]).reshape(-1, 3).astype(np.float64)
+        gram += c.T @ c
+        cross += c.T @ e
+    mix = _mix_from(gram, cross)
+    if not any(mix):
+        return best
+    mse = _mse(decoded, original, correction, mix)
+    return (mse, mix, shift, views, correction) if mse < best[0] else best
+
+
+def _mse(decoded, original, correction=None, mix=None) -> float:
+    """The MSE against ``original`` of ``decoded`` (with ``correction`` blended in by
+    ``mix``) rounded and clipped to 8 bits, row by row."""
+    h, w = decoded.shape[:2]
+    total = 0.0
+    for r in _rows(h, w):
+        t = np.rint(decoded[r]) if correction is None else _blend(decoded[r], _candidate(correction, r), mix)
+        np.rint(t, out=t)
+        np.clip(t, 0, 255, out=t)
+        t -= original[r]
+        t *= t
+        total += float(t.sum(dtype=np.float64))
+    return total / max(decoded.size, 1)
+
+
+def _blend_rows(image, correction, mix):
+    """``image`` with ``correction`` blended in by ``mix``, in place, row by row."""
+    h, w = image.shape[:2]
+    for r in _rows(h, w):
+        image[r] = _blend(image[r], _candidate(correction, r), mix)
+    return image
 
 
 def _blend(image: np.ndarray, correction: np.ndarray, mix: bytes) -> np.ndarray:

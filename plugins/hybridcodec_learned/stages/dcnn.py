@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from hybridcodec import Band, CodecError, EntropyModel, PlaneInfo, Stage, register_stage
+from hybridcodec.plugin import from_samples, to_samples
 
 from .. import weights
 from ._torch import use_torch
@@ -41,7 +42,7 @@ class DCNNTransform(Stage):
     doc = "the seed paper's block autoencoder: conv+pool+FC bottleneck on 32x32 blocks (rounds its output)"
 
     def layout(self, planes):
-        h, w = check_pixel_planes(planes, "dcnn")
+        h, w = check_pixel_planes(planes, "dcnn", capped=False)
         by, bx = -(-h // BLOCK), -(-w // BLOCK)
         bands = tuple(Band(f"b{k}", (by, bx), k * by * bx, context=32 + k * 16 // _K, tiled=True)
                       for k in range(_K))
@@ -57,40 +58,82 @@ class DCNNTransform(Stage):
     def entropy_model(self, layout):
         return _ChannelModel(self.index)
 
+    # Both ways go a batch of blocks at a time (in raster order, _BATCH blocks a call, as
+    # ever): the encoder reads the block rows a batch needs from the image, the decoder
+    # writes each block row out once its blocks are done; the whole image is never held
+    # as floats, so memory stays a few bytes a pixel on any image.
+
+    def encode_samples(self, samples, layout, ctx):
+        """Reads the image's samples (H x W x C) a few block rows at a time."""
+        return self._encode(lambda r: to_rgb(from_samples(samples[r]), ctx), layout, ctx)
+
     def encode(self, planes, layout, ctx):
+        return self._encode(lambda r: to_rgb([np.asarray(p)[r] for p in planes], ctx), layout, ctx)
+
+    def _encode(self, pixel_rows, layout, ctx):
+        """``pixel_rows(rows)``: 3 x len(rows) x W float32 (8-bit scale) of the image's rows."""
         torch = use_torch()
 
         w, digest = _weights()
         h, wd = layout[0].shape
-        x = to_rgb(planes, ctx)
-        if h % BLOCK or wd % BLOCK:
-            x = np.pad(x, ((0, 0), (0, -h % BLOCK), (0, -wd % BLOCK)), mode="edge")
-        by, bx = x.shape[1] // BLOCK, x.shape[2] // BLOCK
-        blocks = x.reshape(3, by, BLOCK, bx, BLOCK).transpose(1, 3, 0, 2, 4).reshape(-1, 3, BLOCK, BLOCK)
+        by, bx = -(-h // BLOCK), -(-wd // BLOCK)
+        q = np.empty((_K, by, bx), np.int32)
+        step = 2.0 ** log2_step(ctx.quality)
         with torch.no_grad():
-            b = np.concatenate([w.net.encode_blocks(torch.from_numpy(np.ascontiguousarray(blocks[i:i + _BATCH])))
-                                .numpy() for i in range(0, len(blocks), _BATCH)])
+            for i in range(0, by * bx, _BATCH):
+                j = min(i + _BATCH, by * bx)
+                r0, r1 = i // bx, -(-j // bx)  # the block rows the batch touches
+                x = pixel_rows(np.minimum(np.arange(r0 * BLOCK, r1 * BLOCK), h - 1))  # rows past the end repeat the last
+                if bx * BLOCK > wd:
+                    x = np.pad(x, ((0, 0), (0, 0), (0, bx * BLOCK - wd)), mode="edge")
+                blocks = x.reshape(3, r1 - r0, BLOCK, bx, BLOCK).transpose(1, 3, 0, 2, 4).reshape(-1, 3, BLOCK, BLOCK)
+                out = w.net.encode_blocks(torch.from_numpy(np.ascontiguousarray(blocks[i - r0 * bx : j - r0 * bx])))
+                rows, cols = np.divmod(np.arange(i, j), bx)
+                q[:, rows, cols] = np.rint(out.numpy().astype(np.float64) / step).T
         ctx.emit(self.index, digest)
-        q = np.rint(b.astype(np.float64) / 2.0 ** log2_step(ctx.quality)).astype(np.int32)
-        return [np.ascontiguousarray(q.T.reshape(_K, by, bx))]
+        return [q]
 
-    def decode(self, planes, layout, ctx):
+    def _blocks(self, planes, ctx):
+        """(first block, last + 1, their pixels: n x 3 x 32 x 32 float32) in raster order."""
         torch = use_torch()
 
         w = _checked(ctx, self.index)
         q = np.asarray(planes[0])
         _, by, bx = q.shape
-        b = (q.reshape(_K, -1).T * 2.0 ** log2_step(ctx.quality)).astype(np.float32)
+        step = 2.0 ** log2_step(ctx.quality)
+        with torch.no_grad():
+            for i in range(0, by * bx, _BATCH):
+                j = min(i + _BATCH, by * bx)
+                rows, cols = np.divmod(np.arange(i, j), bx)
+                b = (q[:, rows, cols].T * step).astype(np.float32)
+                yield i, j, w.net.decode_blocks(torch.from_numpy(b)).numpy()
+
+    def decode(self, planes, layout, ctx):
+        _, by, bx = np.shape(planes[0])
         # each batch of blocks goes straight to its place in the image (no list of batches,
         # no reordered copy of all of them: the image and one batch's activations)
         x = np.empty((3, by * BLOCK, bx * BLOCK), np.float32)
         grid = x.reshape(3, by, BLOCK, bx, BLOCK)  # a view: block (r, c) is grid[:, r, :, c, :]
-        with torch.no_grad():
-            for i in range(0, len(b), _BATCH):
-                rows, cols = np.divmod(np.arange(i, min(i + _BATCH, len(b))), bx)
-                grid[:, rows, :, cols, :] = w.net.decode_blocks(torch.from_numpy(b[i:i + _BATCH])).numpy()
+        for i, j, pixels in self._blocks(planes, ctx):
+            rows, cols = np.divmod(np.arange(i, j), bx)
+            grid[:, rows, :, cols, :] = pixels
         h, wd = layout[0].shape
         return from_rgb(x[:, :h, :wd], layout, ctx)
+
+    def decode_samples(self, planes, layout, ctx, out):
+        """Writes each block row's samples into ``out`` once its blocks are decoded."""
+        if ctx.reduce != 1:
+            return super().decode_samples(planes, layout, ctx, out)
+        _, by, bx = np.shape(planes[0])
+        h, wd = layout[0].shape
+        pending = {}  # block row -> its pixels (3 x 32 x bx*32), until its last block is in
+        for i, j, pixels in self._blocks(planes, ctx):
+            for k, (r, c) in enumerate(zip(*np.divmod(np.arange(i, j), bx))):
+                row = pending.setdefault(r, np.empty((3, BLOCK, bx * BLOCK), np.float32))
+                row[:, :, c * BLOCK : (c + 1) * BLOCK] = pixels[k]
+            for r in [r for r in pending if (r + 1) * bx <= j]:
+                y0, y1 = r * BLOCK, min(h, (r + 1) * BLOCK)
+                to_samples(from_rgb(pending.pop(r)[:, : y1 - y0, :wd], layout, ctx), out[y0:y1])
 
 
 def _checked(ctx, index):
