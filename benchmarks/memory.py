@@ -3,6 +3,8 @@
     python benchmarks/memory.py [--presets baseline,wavelet,lifting+cnn] [--size 6000x4000] [--scaling 1024,4096]
                                 [--repeat 3]
 
+By default every preset and every ``+cnn`` pipeline (about an hour on 2 cores).
+
 Each measurement runs in a fresh process: it builds a photo-like test image (a Kodak
 image tiled with mirroring, so that the statistics stay those of photos; a synthetic
 image when the Kodak folder is absent), warms the kernels up on a small image, resets
@@ -100,9 +102,29 @@ def measure(preset: str, h: int, w: int, repeat: int = 1) -> dict:
     return out
 
 
+def _everything() -> list[str]:
+    """Every preset, and ``+cnn`` after every lossy preset without a post-filter whose
+    transform family has post-filter weights (when the learned plugin is installed)."""
+    import hybridcodec
+
+    out = list(hybridcodec.PRESETS)
+    try:
+        from hybridcodec_learned.stages.cnn import families
+    except ImportError:
+        return out
+    for name in hybridcodec.PRESETS:
+        pipe = hybridcodec.Pipeline(name)
+        transforms = [s for s in pipe.stages if s.kind == "transform"]
+        if (not pipe.postfilters and transforms and not getattr(transforms[0], "integer", False)
+                and transforms[0].family in families()):
+            out.append(f"{name}+cnn")
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--presets", default="baseline,wavelet")
+    ap.add_argument("--presets", default="", help="presets or pipeline specs, comma-separated; default: every "
+                    "preset and every +cnn pipeline the installed stages allow")
     ap.add_argument("--size", default="6000x4000", help="WxH of the memory measurement ('': none)")
     ap.add_argument("--scaling", default="1024,4096", help="two square sizes for time per pixel ('' : none)")
     ap.add_argument("--repeat", type=int, default=3, help="runs timed for the scaling (median)")
@@ -113,7 +135,7 @@ def main(argv=None) -> int:
         return 0
     w, h = (int(v) for v in args.size.split("x")) if args.size else (0, 0)
     small, large = (int(v) for v in args.scaling.split(",")) if args.scaling else (0, 0)
-    presets = args.presets.split(",")
+    presets = args.presets.split(",") if args.presets else _everything()
     if args.size:
         print(f"peak memory above the process (after loading the image, or the file), {w}x{h}:", flush=True)
     for preset in presets if args.size else ():

@@ -73,6 +73,8 @@ def reconstruct(pipe: Pipeline, layouts, payload: bytes, ctx: Context, out: np.n
         planes = pipe.forward[0].decode(planes, layouts[0], ctx)
     image = _channels_of_one_array(planes)
     if image is None:
+        image = _planes_of_one_buffer(planes)
+    if image is None:
         image = np.dstack(planes).astype(np.float32, copy=False)
     del planes
     image += np.float32(1 << (ctx.bits - 1))
@@ -93,6 +95,23 @@ def _channels_of_one_array(planes):
         if p.__array_interface__["data"][0] != base[..., c].__array_interface__["data"][0]:
             return None
     return base
+
+
+def _planes_of_one_buffer(planes):
+    """An H x W x C float32 view of planes that lie one after another in one buffer (as
+    the entropy stage and the in-place stages after it leave them), or None."""
+    if not planes:
+        return None
+    p0 = planes[0]
+    for c, p in enumerate(planes):
+        if not isinstance(p, np.ndarray) or p.dtype != np.float32 or p.shape != p0.shape or p.ndim != 2:
+            return None
+        if not p.flags.c_contiguous or not p.flags.writeable or p.base is None or p.base is not p0.base:
+            return None
+        if p.__array_interface__["data"][0] != p0.__array_interface__["data"][0] + c * p0.nbytes:
+            return None
+    return np.lib.stride_tricks.as_strided(p0, shape=(*p0.shape, len(planes)),
+                                           strides=(*p0.strides, p0.nbytes), writeable=True)
 
 
 @lru_cache(maxsize=1)

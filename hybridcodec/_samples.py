@@ -52,6 +52,6 @@ def from_samples(samples: np.ndarray) -> list[np.ndarray]:
     samples = np.ascontiguousarray(samples)
     h, w, c = samples.shape
     mid = np.float32(1 << (15 if samples.dtype == np.uint16 else 7))
-    planes = [np.empty((h, w), np.float32) for _ in range(c)]
+    planes = list(np.empty((c, h, w), np.float32))  # one buffer: stages in place keep it, the coder reads it whole
     run(_read_rows, [(samples, mid, i, planes[i], a, b) for i in range(c) for a, b in spans(h, 64)])
     return planes

@@ -186,3 +186,15 @@ def test_hybrid_fits_the_loop_filter_to_what_the_post_filter_leaves(monkeypatch)
         monkeypatch.setenv("HYBRIDCODEC_THREADS", n)
         outs.append(hybridcodec.decode(chained).astype(int))
     assert np.abs(outs[0] - outs[1]).max() <= 1 and (outs[0] != outs[1]).mean() < 0.001
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_decoder_filters_in_place_band_by_band_as_in_one_pass(monkeypatch, channels):
+    """Bands of 64 rows (each from a copy of its rows and the 3 it reaches each side,
+    the rows above kept aside before they were overwritten) give the one-pass image."""
+    img = _photo(h=300, w=96, c=channels)
+    data = hybridcodec.encode(img, pipeline="wavelet+alf", quality=30)
+    assert _alf_side(data)
+    one_pass = hybridcodec.decode(data)
+    monkeypatch.setattr(A, "_BAND_PIXELS", 1)  # 64 rows a band: 5 bands
+    np.testing.assert_array_equal(hybridcodec.decode(data), one_pass)

@@ -48,6 +48,8 @@ _MAX_PREFIX = 20  # Exp-Golomb prefixes longer than this are corrupt data
 # the longest side data a file can need: 3 channels x (8 + 24 + 24 x 14 codes of 2 x 21 + 4 bits)
 _MAX_SIDE = 1 + (3 * (8 + 24 + 24 * 14 * (2 * (_MAX_PREFIX + 1) + 4)) + 7) // 8
 _ACTIVITIES = (1, 2, 4, 8)
+_REACH = 3  # rows the 7 x 7 diamond reaches each side
+_BAND_PIXELS = 1 << 20  # pixels the decoder filters at a time
 _FRACTIONS = (5, 6, 7, 8)
 
 
@@ -62,7 +64,7 @@ class AdaptiveLoopFilter(Stage):
     encode_macs = 3 * (14 * 15 / 2 + 14) + decode_macs  # the Gram matrices, then nothing else per pixel
 
     def encode(self, original, decoded, ctx):
-        x = np.ascontiguousarray(decoded, np.float32)
+        x = decoded if decoded.dtype == np.float32 else decoded.astype(np.float32)  # may be planar (strided)
         nc = x.shape[2]
         if nc not in (1, 3):
             return
@@ -110,11 +112,25 @@ class AdaptiveLoopFilter(Stage):
         reader.finish()
         if (classmap < 0).all():
             return image
-        x = np.ascontiguousarray(image, np.float32)
+        # the image's own memory, as given (planar, strided, is fine), or a float32 copy
+        x = image if image.dtype == np.float32 and image.flags.writeable else np.array(image, np.float32)
         cls = _classes(x)
-        out = np.empty_like(x)
-        run(filter_rows, [(x, cls, classmap, coef, TAPS, out, a, b) for a, b in spans(x.shape[0], 32)])
-        return out
+        # in place, a band of rows at a time: each band is filtered from a copy of its
+        # unfiltered rows and the 3 it reaches each side (the rows above it kept aside
+        # before the band over them was written), so the image is held once, not twice
+        h, w = x.shape[:2]
+        rows = max(64, _BAND_PIXELS // max(w, 1))
+        above = x[:0].copy()
+        for y0 in range(0, h, rows):
+            y1 = min(h, y0 + rows)
+            top, bottom = y0 - len(above), min(h, y1 + _REACH)
+            src = np.concatenate([above, x[y0:bottom]])
+            out = np.empty_like(src)
+            run(filter_rows, [(src, cls[top:bottom], classmap, coef, TAPS, out, a + y0 - top, b + y0 - top)
+                              for a, b in spans(y1 - y0, 32)])
+            above = src[y1 - top - min(_REACH, y1) : y1 - top].copy()
+            x[y0:y1] = out[y0 - top : y1 - top]
+        return x
 
 
 def _classes(x: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ _RGB_TO_YCC = np.array(
 _YCC_TO_RGB = np.linalg.inv(_RGB_TO_YCC)
 _M_ENC, _M_DEC = _RGB_TO_YCC.astype(np.float32), _YCC_TO_RGB.astype(np.float32)
 _FACTORS = {"444": (1, 1), "422": (1, 2), "420": (2, 2)}  # (vertical, horizontal)
+_BAND_PIXELS = 1 << 16  # pixels transformed at a time in place
 
 
 @register_stage
@@ -89,6 +90,18 @@ class YCbCr(Stage):
         fy, fx = _FACTORS[self.subsampling]
         import cv2
 
+        if fy == fx == 1 and ctx.reuse_planes and all(
+                p.dtype == np.float32 and p.flags.writeable and p.shape == (h, w) for p in planes):
+            # in the planes' own memory, a band of rows at a time (the same transform as on the
+            # whole image, pixel by pixel): the runner hands planes lying in one buffer to the
+            # post-filters as an image without copying them
+            rows = max(1, _BAND_PIXELS // max(w, 1))
+            for y0 in range(0, h, rows):
+                band = cv2.merge([p[y0 : y0 + rows] for p in planes])
+                cv2.transform(band, _M_DEC, dst=band)
+                for c, p in enumerate(planes):
+                    p[y0 : y0 + rows] = band[..., c]
+            return list(planes)
         ycc = cv2.merge([np.ascontiguousarray(p, dtype=np.float32)
                          for p in [planes[0]] + [_up(p, fy, fx, h, w) for p in planes[1:]]])
         if ctx.reuse_planes and isinstance(planes, list):

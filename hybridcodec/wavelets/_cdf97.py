@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._heap import release_free_memory
 from .._jit import kernel
 from .._threads import SPLIT_SAMPLES, run, spans
 from .lifting import _A, _B, _D, _G, _K
@@ -298,6 +299,8 @@ def inverse(flat: np.ndarray, bands, levels: int, skip: int, kernels=None, dtype
             h_syn(lo, hi, ll, ll.shape[0], 0, _C)  # one thread, bottom up
         else:
             _rows(h_syn, lo, hi, ll, ll.shape[0])
+        del lo, hi
+        release_free_memory(flat.size)  # the level's temporaries, before the next level's
     return ll
 
 
