@@ -129,10 +129,11 @@ def _dequantize_rows(k, q, out, by0, by1):
                     out[by, bx, u, v] = np.float32(k[by, bx, u, v]) * q[u, v]
 
 
-def quantize(coef: np.ndarray, q: np.ndarray, limit: int) -> np.ndarray:
-    """``clip(rint(coef / q), -limit, limit)`` as int32, ``q`` a float32 ``b x b`` table."""
+def quantize(coef: np.ndarray, q: np.ndarray, limit: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``clip(rint(coef / q), -limit, limit)`` as int32, ``q`` a float32 ``b x b`` table
+    (into ``out``, C-contiguous int32 of ``coef``'s shape, when given)."""
     coef = np.ascontiguousarray(coef, dtype=np.float32)
-    out = np.empty(coef.shape, np.int32)
+    out = np.empty(coef.shape, np.int32) if out is None else out
     q = np.ascontiguousarray(q, dtype=np.float32)
     run(_quantize_rows, [(coef, q, np.float32(limit), out, y0, y1) for y0, y1 in spans(coef.shape[0], 8)])
     return out

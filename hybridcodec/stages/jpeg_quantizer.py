@@ -89,10 +89,13 @@ class JPEGQuantizer(Stage):
         return table if ctx.bits == 8 else table * np.float32(ctx.sample_scale)  # same relative precision
 
     def encode(self, planes, layout, ctx):
-        out = []
+        # the planes' indexes one after another in one buffer: the coder reads them without a copy
+        buf = np.empty(sum(np.size(p) for p in planes), np.int32)
+        out, at = [], 0
         for coef, info in zip(planes, layout):
             q = self._steps(info.role, info.shape[-1], ctx)
-            out.append(quantize(coef, q, _LIMIT))
+            out.append(quantize(coef, q, _LIMIT, buf[at : at + np.size(coef)].reshape(np.shape(coef))))
+            at += np.size(coef)
         return out
 
     def decode(self, planes, layout, ctx):
