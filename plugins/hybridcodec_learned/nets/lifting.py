@@ -144,15 +144,20 @@ def _t(x):
     return x.transpose(-1, -2)
 
 
-def analyze(x: torch.Tensor, net: LiftingNet | None, levels: int) -> list:
-    """Bands of planes ``x`` (N x 1 x H x W), in WaveletPlan order."""
+def analyze(x: torch.Tensor, net: LiftingNet | None, levels: int, between=None) -> list:
+    """Bands of planes ``x`` (N x 1 x H x W), in WaveletPlan order; ``between`` is called
+    after each level (the stage gives free heap back there)."""
     p = (net.ph, net.uh, net.pv, net.uv) if net is not None else (None,) * 4
     ll, details = x, []
     for _ in range(levels):
         lo, hi = _analyze(ll, p[0], p[1])
         ll, lh = (_t(b) for b in _analyze(_t(lo), p[2], p[3]))
+        del lo
         hl, hh = (_t(b) for b in _analyze(_t(hi)))
+        del hi  # a level's halves go before the next level's
         details.append((hl, lh, hh))
+        if between is not None:
+            between()
     return [ll] + [b for level in reversed(details) for b in level]
 
 

@@ -7,39 +7,29 @@ import numpy as np
 
 from hybridcodec import CodecError
 
-__all__ = ["check_pixel_planes", "to_rgb", "from_rgb", "MAX_PIXELS", "MAX_WIDTH"]
+__all__ = ["check_pixel_planes", "to_rgb", "from_rgb", "MAX_WIDTH"]
 
-# The learned transforms hold their latents (192 per 8x8 block), means and the network's
-# activations at once: about 100 bytes a pixel of the image padded to their grid (32
-# pixels), so 2^24 padded pixels (4096 x 4096) need ~1.7 GB.  Larger images are refused
-# from the header, before any work: a small file must not make a decoder allocate what
-# it claims (a 109-byte dcnn file re-declared 1 x 16777216 -- 32 x 16777216 padded, 268
-# million latents -- took 11 s and 4.8 GB before this check).
-MAX_PIXELS = 1 << 24
-GRID = 32
-# Stages that run in strips of rows hold a few rows of the whole width at a time: their
-# images may be as tall as the format allows but at most this wide (JPEG's limit too).
+# The learned transforms run their networks a strip of rows at a time (learned: a few
+# latent rows with 2 rows of context; dcnn: the block rows of a batch of 256 blocks), so
+# their memory is a few bytes a pixel however tall the image (6000 x 4000: learned 21 /
+# 18 bytes a pixel to encode / decode, dcnn 8 / 12, benchmarks/memory.py); a strip is
+# the whole width, so the width is limited (JPEG's limit).  Time is the decoder's work
+# rule's to bound (docs/FORMAT.md, "Work"): a small file declaring a huge image is
+# refused from its header before any network runs.
 MAX_WIDTH = 65535
 
 
-def check_pixel_planes(planes, name: str, capped: bool = True) -> tuple[int, int]:
-    """(h, w) of 1 (grey) or 3 (RGB) pixel planes of one size; CodecError otherwise.
-    ``capped``: at most MAX_PIXELS (padded); a stage that runs its networks a strip of
-    rows at a time passes False and is held to MAX_WIDTH instead (a strip's memory
-    grows with the width)."""
+def check_pixel_planes(planes, name: str) -> tuple[int, int]:
+    """(h, w) of 1 (grey) or 3 (RGB) pixel planes of one size, at most MAX_WIDTH
+    across; CodecError otherwise."""
     if len(planes) not in (1, 3) or any(p.form != "pixels" for p in planes):
         raise CodecError(f"{name} takes 1 or 3 pixel planes (grey or RGB), as the first stage of a pipeline")
     h, w = planes[0].shape
     if any(p.shape != (h, w) for p in planes):
         raise CodecError(f"{name} needs planes of one size (no chroma subsampling before it)")
-    if not capped:
-        if w > MAX_WIDTH:
-            raise CodecError(f"{name} codes images of up to {MAX_WIDTH} pixels across, not {w}; "
-                             "use a classical pipeline (wavelet) for wider ones")
-        return h, w
-    if -(-h // GRID) * -(-w // GRID) * GRID * GRID > MAX_PIXELS:
-        raise CodecError(f"{name} codes images of up to {MAX_PIXELS >> 20} megapixels (4096 x 4096, padded to "
-                         f"multiples of {GRID}), not {w} x {h}; use a classical pipeline (wavelet) for larger ones")
+    if w > MAX_WIDTH:
+        raise CodecError(f"{name} codes images of up to {MAX_WIDTH} pixels across, not {w}; "
+                         "use a classical pipeline (wavelet) for wider ones")
     return h, w
 
 

@@ -42,7 +42,7 @@ class DCNNTransform(Stage):
     doc = "the seed paper's block autoencoder: conv+pool+FC bottleneck on 32x32 blocks (rounds its output)"
 
     def layout(self, planes):
-        h, w = check_pixel_planes(planes, "dcnn", capped=False)
+        h, w = check_pixel_planes(planes, "dcnn")
         by, bx = -(-h // BLOCK), -(-w // BLOCK)
         bands = tuple(Band(f"b{k}", (by, bx), k * by * bx, context=32 + k * 16 // _K, tiled=True)
                       for k in range(_K))

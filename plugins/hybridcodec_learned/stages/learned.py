@@ -78,7 +78,7 @@ class LearnedTransform(Stage):
     doc = "learned GDN transform + mean-scale hyperprior (rounds its latents; offers its entropy model)"
 
     def layout(self, planes):
-        h, w = check_pixel_planes(planes, "learned", capped=False)
+        h, w = check_pixel_planes(planes, "learned")
         lh, lw, _, _ = _grid(h, w)
         n = lh * lw
         bands = tuple(Band(f"y{k}", (lh, lw), k * n, gain=1.0, context=_context(k), predict=k % (_M // 3) == 0,

@@ -78,7 +78,8 @@ class LearnedLifting(Stage):
                 x = x / scale if scale != 1 else x
                 own = (ctx.reuse_planes and x.flags.writeable and x.size == plan.size
                        and (x is p or not np.shares_memory(x, p)))
-                bands = analyze(torch.from_numpy(x)[None, None], net, plan.levels)
+                bands = analyze(torch.from_numpy(x)[None, None], net, plan.levels,
+                                between=lambda: release_free_memory(plan.size))
                 # the bands go into the plane's own memory when it is ours (the colour stage's
                 # buffer): a large image then needs no second copy of its samples
                 flat = x.reshape(-1) if own else np.empty(plan.size, np.float32)
