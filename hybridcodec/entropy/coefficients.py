@@ -321,6 +321,12 @@ def _decode_run(bands, idx, t0, y0, t1, y1, coef, probs, buf, state, qsig, qpar,
     return _run(True, bands, idx, t0, y0, t1, y1, coef, probs, _NO_OUT, buf, state, qsig, qpar, qmag)
 
 
+def _readonly(data) -> np.ndarray:
+    a = np.frombuffer(data, np.uint8)
+    a.flags.writeable = False
+    return a
+
+
 @kernel(cache=True, nogil=True)
 def _decoder_state(buf):
     code, rng, pos = dec_start(buf)
@@ -407,7 +413,7 @@ def decode_streams(data: list, bands: np.ndarray, n_coefs: int, n_bands: int | N
     nb = len(bands) if n_bands is None else n_bands
     groups = streams(bands) if len(data) > 1 else [np.arange(len(bands), dtype=np.int64)]
     groups = [g[g < nb] for g in groups]
-    bufs = [np.frombuffer(d, np.uint8).copy() for d in data]  # writable: one kernel variant
+    bufs = [_readonly(d) for d in data]  # the streams as they are (no copy), always read-only: one kernel variant
     states = [_decoder_state(b) for b in bufs]
     coef = np.zeros(n_coefs, np.int32)
     probs = new_probs(N_CLASSES * PER_CLASS)  # the streams use disjoint rows of it

@@ -98,7 +98,8 @@ class Arith(Stage):
         (n,) = struct.unpack_from(">I", payload)
         if 4 + n > len(payload) and not ctx.allow_truncated:
             raise TruncatedError(f"corrupt data: the luma stream's {n} bytes run past the payload's end")
-        return [payload[4 : 4 + n], payload[4 + n :]]
+        view = memoryview(payload)  # slices without copies of the streams
+        return [view[4 : 4 + n], view[4 + n :]]
 
     def decode(self, payload, layout, ctx):
         rows, order = self._plan(layout)
