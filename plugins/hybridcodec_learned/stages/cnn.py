@@ -105,11 +105,12 @@ def _apply(net, image, quality, shift, flips, mix=None, in_place=False, residual
 def _strips(h: int, w: int):
     """(y0, y1, [(x0, x1), ...]): strips of _STRIP rows, each cut into the same columns of
     at most _TILE columns (even widths, so that the 2x2 folding keeps its grid)."""
-    n = -(-w // _TILE)
+    large = h * w >= _LARGE  # a large image: tiles a quarter the size (~100 MB -> ~35), 15 % more work
+    n = -(-w // (_TILE // 2 if large else _TILE))
     step = -(-w // n)
     step += step % 2
     columns = [(left, min(w, left + step)) for left in range(0, w, step)]
-    rows = _STRIP if h * w < _LARGE else _STRIP // 2  # a large image: a tile's ~200 MB halved (11 % more work)
+    rows = _STRIP // 2 if large else _STRIP
     for top in range(0, h, rows):
         yield top, min(h, top + rows), columns
 
