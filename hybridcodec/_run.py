@@ -110,8 +110,11 @@ def _planes_of_one_buffer(planes):
             return None
         if p.__array_interface__["data"][0] != p0.__array_interface__["data"][0] + c * p0.nbytes:
             return None
-    return np.lib.stride_tricks.as_strided(p0, shape=(*p0.shape, len(planes)),
+    view = np.lib.stride_tricks.as_strided(p0, shape=(*p0.shape, len(planes)),
                                            strides=(*p0.strides, p0.nbytes), writeable=True)
+    # a 1-pixel-tall or -wide image's view is Fortran-contiguous: a kernel type of its own
+    # for the post-filters to compile (seconds, once); such an image is copied instead
+    return view if view.flags.c_contiguous or not view.flags.f_contiguous else None
 
 
 @lru_cache(maxsize=1)
