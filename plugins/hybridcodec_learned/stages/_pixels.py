@@ -12,7 +12,7 @@ __all__ = ["check_pixel_planes", "to_rgb", "from_rgb", "MAX_WIDTH"]
 # The learned transforms run their networks a strip of rows at a time (learned: a few
 # latent rows with 2 rows of context; dcnn: the block rows of a batch of 256 blocks), so
 # their memory is a few bytes a pixel however tall the image (6000 x 4000: learned 21 /
-# 18 bytes a pixel to encode / decode, dcnn 8 / 12, benchmarks/memory.py); a strip is
+# 19 bytes a pixel to encode / decode, dcnn 7 / 13, benchmarks/memory.py); a strip is
 # the whole width, so the width is limited (JPEG's limit).  Time is the decoder's work
 # rule's to bound (docs/FORMAT.md, "Work"): a small file declaring a huge image is
 # refused from its header before any network runs.
