@@ -268,3 +268,13 @@ def test_dcnn_writes_samples_block_row_by_block_row_as_the_planes_give_them(monk
     monkeypatch.setattr(dcnn_stage.DCNNTransform, "decode_samples", hybridcodec.Stage.decode_samples)
     np.testing.assert_array_equal(by_rows, hybridcodec.decode(data))
     assert hybridcodec.decode(data, reduce=2).shape[:2] == (-(-shape[0] // 2), -(-shape[1] // 2))
+
+
+def test_the_integer_hyper_synthesis_by_rows_is_the_whole_pass():
+    """IntegerNet.rows runs each layer on the rows the next ones need: the same integers
+    as the whole pass, for runs of rows at the edges, inside and of one row."""
+    net = weights.get("learned").load().obj.h_s
+    z = np.random.default_rng(0).integers(-6, 7, (net.layers[0][1].shape[1], 13, 11)).astype(np.int64) << 8
+    whole, u = net(z), net.scale
+    for a, b in [(0, 13), (0, 1), (12, 13), (3, 4), (0, 5), (5, 11), (2, 12)]:
+        np.testing.assert_array_equal(net.rows(z, a, b), whole[:, a * u : b * u])
