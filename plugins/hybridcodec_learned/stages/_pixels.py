@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from hybridcodec import CodecError
+from hybridcodec.plugin import from_samples
 
-__all__ = ["check_pixel_planes", "to_rgb", "from_rgb", "MAX_WIDTH"]
+__all__ = ["check_pixel_planes", "sample_rows", "plane_rows", "to_rgb", "from_rgb", "MAX_WIDTH"]
 
 # The learned transforms run their networks a strip of rows at a time (learned: a few
 # latent rows with 2 rows of context; dcnn: the block rows of a batch of 256 blocks), so
@@ -31,6 +32,17 @@ def check_pixel_planes(planes, name: str) -> tuple[int, int]:
         raise CodecError(f"{name} codes images of up to {MAX_WIDTH} pixels across, not {w}; "
                          "use a classical pipeline (wavelet) for wider ones")
     return h, w
+
+
+def sample_rows(samples, ctx):
+    """``rows -> 3 x len(rows) x W`` float32 (8-bit scale) of the image's samples
+    (H x W x C): what a first stage that reads the image a strip at a time takes."""
+    return lambda rows: to_rgb(from_samples(samples[rows]), ctx)
+
+
+def plane_rows(planes, ctx):
+    """:func:`sample_rows` from pixel planes (centred floats)."""
+    return lambda rows: to_rgb([np.asarray(p)[rows] for p in planes], ctx)
 
 
 def to_rgb(planes, ctx) -> np.ndarray:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from hybridcodec import Band, CodecError, EntropyModel, PlaneInfo, Stage, register_stage
-from hybridcodec.plugin import from_samples, to_samples
+from hybridcodec.plugin import to_samples
 
 from .. import weights
 from ._torch import use_torch
-from ._pixels import check_pixel_planes, from_rgb, to_rgb
+from ._pixels import check_pixel_planes, from_rgb, plane_rows, sample_rows
 from ._steps import log2_step
 
 __all__ = ["DCNNTransform"]
@@ -65,10 +65,10 @@ class DCNNTransform(Stage):
 
     def encode_samples(self, samples, layout, ctx):
         """Reads the image's samples (H x W x C) a few block rows at a time."""
-        return self._encode(lambda r: to_rgb(from_samples(samples[r]), ctx), layout, ctx)
+        return self._encode(sample_rows(samples, ctx), layout, ctx)
 
     def encode(self, planes, layout, ctx):
-        return self._encode(lambda r: to_rgb([np.asarray(p)[r] for p in planes], ctx), layout, ctx)
+        return self._encode(plane_rows(planes, ctx), layout, ctx)
 
     def _encode(self, pixel_rows, layout, ctx):
         """``pixel_rows(rows)``: 3 x len(rows) x W float32 (8-bit scale) of the image's rows."""

@@ -21,11 +21,11 @@ import zlib
 import numpy as np
 
 from hybridcodec import Band, CodecError, EntropyModel, PlaneInfo, Stage, register_stage
-from hybridcodec.plugin import from_samples, rans, release_free_memory, to_samples
+from hybridcodec.plugin import rans, release_free_memory, to_samples
 
 from .. import weights
 from ._torch import use_torch
-from ._pixels import check_pixel_planes, from_rgb, to_rgb
+from ._pixels import check_pixel_planes, from_rgb, plane_rows, sample_rows
 from ._steps import log2_step
 
 __all__ = ["LearnedTransform"]
@@ -33,7 +33,7 @@ __all__ = ["LearnedTransform"]
 BLOCK, STRIDE, MEAN_UNIT = 8, 32, 16.0  # as in transform_net (kept here so that layouts need no torch)
 _M = 192  # latent channels of the shipped weights (checked against the file)
 # The networks run a strip of latent rows at a time (whole hyper-latent rows, 4 latent
-# rows each) of about this many latent positions (192 channels each: ~25 MB an
+# rows each) of about this many latent positions (192 channels each: ~12 MB an
 # activation), with _HALO latent rows of context each side, and write into the whole
 # image only the rows they own: memory stays a few bytes a pixel on any image.  An
 # image of up to ~1 MP is one strip: the same numbers as one pass over the image.
@@ -143,14 +143,10 @@ class LearnedTransform(Stage):
 
     def encode_samples(self, samples, layout, ctx):
         """Reads the image's samples (H x W x C) a strip of rows at a time."""
-        def rows(r):
-            x = to_rgb(from_samples(samples[r]), ctx)
-            return x
-
-        return self._encode(rows, layout, ctx)
+        return self._encode(sample_rows(samples, ctx), layout, ctx)
 
     def encode(self, planes, layout, ctx):
-        return self._encode(lambda r: to_rgb([np.asarray(p)[r] for p in planes], ctx), layout, ctx)
+        return self._encode(plane_rows(planes, ctx), layout, ctx)
 
     def _encode(self, pixel_rows, layout, ctx):
         """``pixel_rows(rows)``: 3 x len(rows) x W float32 (8-bit scale) of the image's rows."""
