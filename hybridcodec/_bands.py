@@ -72,15 +72,23 @@ def bands_needed(order: list[tuple[int, int, Band]], reduce_levels: int) -> int:
 def flatten(planes, layout, dtype=np.int32) -> np.ndarray:
     """Every plane's band-major flat vector, concatenated: a view when the planes lie
     one after another in one buffer (as the colour stages and the in-place stages after
-    them leave them), else a copy."""
-    flats = [info.flat(np.asarray(p, dtype)) for p, info in zip(planes, layout)]
-    if flats and all(f.flags.c_contiguous for f in flats):
-        at = [f.__array_interface__["data"][0] for f in flats]
-        if all(a + f.nbytes == b for a, f, b in zip(at, flats, at[1:])):
-            n = sum(f.size for f in flats)
-            return np.lib.stride_tricks.as_strided(flats[0], shape=(n,), strides=(flats[0].itemsize,),
-                                                   writeable=bool(flats[0].flags.writeable))
-    return np.concatenate(flats)
+    them leave them), else one copy (blocks reordered straight into it: 6 bytes a pixel
+    less than flattening each plane and then joining them, at 4:2:0)."""
+    views = [info.shaped(np.asarray(p)) for p, info in zip(planes, layout)]
+    if views and all(v.dtype == dtype and v.flags.c_contiguous for v in views):
+        at = [v.__array_interface__["data"][0] for v in views]
+        if all(a + v.nbytes == b for a, v, b in zip(at, views, at[1:])):
+            n = sum(v.size for v in views)
+            return np.lib.stride_tricks.as_strided(views[0], shape=(n,), strides=(views[0].itemsize,),
+                                                   writeable=bool(views[0].flags.writeable))
+    starts = plane_starts(layout)
+    out = np.empty(int(starts[-1]), dtype)
+    for v, s, e in zip(views, starts, starts[1:]):
+        if v.size != e - s:
+            raise CodecError(f"a plane of {v.size} values where its layout has {e - s}: the stage before the "
+                             "entropy stage gave planes its layout does not describe")
+        out[s:e].reshape(v.shape)[...] = v
+    return out
 
 
 def unflatten(flat: np.ndarray, layout) -> list[np.ndarray]:

@@ -236,7 +236,7 @@ def _finish_reduce(image: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def _open(data, max_pixels: int | None, allow_truncated: bool = False):
-    header, chunks = read_container(data, allow_truncated)
+    header, chunks = read_container(data, allow_truncated, views=True)
     pipe = cached_pipeline(header.spec)
     if max_pixels is not None and header.width * header.height > max_pixels:
         raise CodecError(
@@ -327,7 +327,7 @@ def decode(data, *, reduce: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
         if c.type == _DATA and c.stage == pipe.entropy.index and payload is None:
             payload = c.payload
         elif c.type == _SIDE and c.stage < len(pipe.stages):
-            ctx.side.setdefault(c.stage, []).append(c.payload)
+            ctx.side.setdefault(c.stage, []).append(bytes(c.payload))  # small; the payload stays a view
         elif c.type == _ALPHA and c.stage == _FILE and header.channels == 4 and alpha is None:
             alpha = c.payload
         elif not c.type[:1].islower():  # lower-case first letter: ancillary, may be skipped

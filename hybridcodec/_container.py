@@ -238,14 +238,18 @@ def scan_chunks(fp, count: int, wanted, version: int = VERSION) -> dict:
     return out
 
 
-def read_container(data, allow_truncated: bool = False) -> tuple[Header, list[Chunk]]:
+def read_container(data, allow_truncated: bool = False, views: bool = False) -> tuple[Header, list[Chunk]]:
     """Parse a whole file, checking every length and CRC against the data.
 
     With ``allow_truncated``, a file cut short gives the chunks before the cut and
     what is left of the chunk it cuts (unchecked); the header must be whole.
+    ``views``: the payloads are read-only memoryviews of ``data`` instead of copies
+    (the decoder's way: a lossless 6000 x 4000 file's payload is 30 MB).
     """
     data = _as_bytes(data)
     header, count, pos = read_header(data)
+    whole = memoryview(data)
+    cut = (lambda a, b: whole[a:b]) if views else (lambda a, b: data[a:b])
     chunks = []
     for i in range(count):
         try:
@@ -257,16 +261,16 @@ def read_container(data, allow_truncated: bool = False) -> tuple[Header, list[Ch
         end = start + length
         if end + 4 > len(data):
             if allow_truncated:
-                chunks.append(Chunk(ctype, stage, data[start:end], complete=False))
+                chunks.append(Chunk(ctype, stage, cut(start, end), complete=False))
                 return header, chunks
             raise TruncatedError(
                 f"truncated .hcx file: chunk {i + 1} of {count} declares {length} bytes, "
                 f"{max(0, len(data) - start - 4)} are present"
             )
         (crc,) = struct.unpack_from(">I", data, end)
-        if zlib.crc32(data[pos:end]) != crc:
+        if zlib.crc32(whole[pos:end]) != crc:
             raise CodecError(f"corrupt .hcx file: CRC mismatch in chunk {i + 1} ({ctype!r})")
-        chunks.append(Chunk(ctype, stage, data[start:end]))
+        chunks.append(Chunk(ctype, stage, cut(start, end)))
         pos = end + 4
     if pos != len(data):
         raise CodecError(f"corrupt .hcx file: {len(data) - pos} unexpected bytes after the last chunk")
@@ -275,5 +279,5 @@ def read_container(data, allow_truncated: bool = False) -> tuple[Header, list[Ch
 
 def _as_bytes(data) -> bytes:
     if isinstance(data, (bytes, bytearray, memoryview)):
-        return bytes(data)
+        return bytes(data)  # bytes as they are; a copy of the others, which could change under the decoder
     raise CodecError(f"expected the bytes of an .hcx file; got {type(data).__name__}")

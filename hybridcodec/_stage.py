@@ -124,8 +124,13 @@ class PlaneInfo:
 
     def flat(self, plane: np.ndarray) -> np.ndarray:
         """The plane as its band-major flat vector (a view when the plane already is one)."""
+        return self.shaped(plane).reshape(-1)
+
+    def shaped(self, plane: np.ndarray) -> np.ndarray:
+        """The plane's axes in band-major order (a view): its flat vector is this,
+        flattened."""
         plane = np.asarray(plane)
-        return (plane.transpose(self.axes) if self.axes else plane).reshape(-1)
+        return plane.transpose(self.axes) if self.axes else plane
 
     def unflat(self, flat: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`flat`: an array of ``shape`` from a band-major vector."""
@@ -206,7 +211,8 @@ class Stage:
       ``encode(planes, layout, ctx) -> planes`` and
       ``decode(planes, layout, ctx) -> planes``.
     * entropy stages end the forward path: ``encode(planes, layout, ctx) -> bytes``
-      and ``decode(payload, layout, ctx) -> planes``.  ``ctx.model`` holds the
+      and ``decode(payload, layout, ctx) -> planes`` (``payload``: bytes-like, a
+      read-only view of the file's chunk).  ``ctx.model`` holds the
       entropy model offered by the stage before (see :meth:`entropy_model`); a
       stage with ``needs_model = True`` codes with it, others may ignore it.
     * postfilter stages run on the decoded image (float32, H x W x C, 0..255):

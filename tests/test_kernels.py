@@ -42,6 +42,25 @@ def test_lifting_kernels_equal_numpy_lifting_bit_for_bit(engine, h, w, levels, s
         assert levels <= skip or np.shares_memory(out, coefs)
 
 
+@pytest.mark.parametrize("engine", ["cdf97", "legall53"])
+@pytest.mark.parametrize("shape", [(64, 256), (67, 301), (38, 263), (131, 67), (200, 33)])
+def test_the_inverse_in_place_split_over_threads_equals_the_copying_one(monkeypatch, engine, shape):
+    # a large plane's passes run on several threads at once over one buffer: no thread may
+    # write where another has still to read (columns that do not line up: one run)
+    from hybridcodec.wavelets import _cdf97
+
+    monkeypatch.setenv("HYBRIDCODEC_THREADS", "4")
+    monkeypatch.setattr(_cdf97, "SPLIT_SAMPLES", 1)
+    x = np.random.default_rng(sum(shape)).random(shape) * 255 - 128
+    plane = x.astype(np.float32) if engine == "cdf97" else np.rint(x * 256).astype(np.int32)
+    plan = WaveletPlan(shape, engine, 4)
+    flat = plan.forward(plane)
+    for _ in range(3):
+        coefs = flat.copy()
+        out = plan.inverse(coefs, 0, in_place=True)
+        assert np.shares_memory(out, coefs) and np.array_equal(out, plan.inverse(flat, 0, use_kernels=False))
+
+
 def _first_planes(spec, h, w, quality, seed):
     """A pipeline, a test image, its layouts, a fresh context and the first stage's planes."""
     pipe = hybridcodec.Pipeline(spec)

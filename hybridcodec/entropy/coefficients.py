@@ -81,15 +81,15 @@ def _predict(coef, i, y, x, w):
 
 @kernel(cache=True, nogil=True)
 def _ref_sums(coef, bands, bi, out, y0, y1):
-    """``out[y * w + x]``: the sum of |coefficient| over band ``bi``'s (up to four)
-    references at the positions mapped from (y, x), for rows ``y0:y1``.  The references
+    """``out[(y - y0) * w + x]``: the sum of |coefficient| over band ``bi``'s (up to
+    four) references at the positions mapped from (y, x), for rows ``y0:y1``.  The references
     are coded before the band, so both directions compute this ahead of the band's rows
     in one pass; the coding loop then reads one value instead of mapping four positions
     per coefficient (measured: the loop ran ~25 ns per coefficient with them inline).
     Row ``y`` reads one row of each reference: ``y >> 1``, ``y`` or ``2 y`` as its
     ``sy`` says (clipped)."""
     h, w = bands[bi, 1], bands[bi, 2]
-    for i in range(y0 * w, y1 * w):
+    for i in range((y1 - y0) * w):
         out[i] = 0
     for k in range(4):
         r = bands[bi, 5 + 3 * k]
@@ -102,13 +102,13 @@ def _ref_sums(coef, bands, bi, out, y0, y1):
             row = ro + ry * rw
             if sx == 0:
                 for x in range(w):
-                    out[y * w + x] += abs(coef[row + min(x, rw - 1)])
+                    out[(y - y0) * w + x] += abs(coef[row + min(x, rw - 1)])
             elif sx < 0:
                 for x in range(w):
-                    out[y * w + x] += abs(coef[row + min(x >> 1, rw - 1)])
+                    out[(y - y0) * w + x] += abs(coef[row + min(x >> 1, rw - 1)])
             else:
                 for x in range(w):
-                    out[y * w + x] += abs(coef[row + min(x << 1, rw - 1)])
+                    out[(y - y0) * w + x] += abs(coef[row + min(x << 1, rw - 1)])
 
 
 # The Exp-Golomb escape of large magnitudes, out of line: it is rare, and inlined four
@@ -148,15 +148,15 @@ def _enc_escape(low, rng, cache, csize, pos, out, probs, base, m):
 
 
 @kernel(cache=True, inline="always")
-def row_context(nb, refs, y, w, base, qpar, up, sbase, pcs, sns):
+def row_context(nb, rr, y, w, base, qpar, up, sbase, pcs, sns):
     """What coding row ``y`` of a band (``nb``: its values as the neighbourhood reads
-    them, flat) knows before the row starts, per column: the activity of the rows above
+    them, flat; ``rr``: the row's reference sums, see :func:`_ref_sums`) knows before
+    the row starts, per column: the activity of the rows above
     (``up``: 2 N + NW + NE + NN), the significance context base from the references
     (``sbase``), their activity (``pcs``) and the sign of N (``sns``).  Shared by the
     coder and :mod:`~hybridcodec.entropy.rdoq`, so that both read the same contexts."""
     row = y * w
-    rr = refs[row : row + w]  # 1-D runs indexed from 0: no negative-index checks, loops vectorize
-    for x in range(w):
+    for x in range(w):  # rr, up, ...: 1-D runs indexed from 0: no negative-index checks, loops vectorize
         pc = np.int64(rr[x])
         pcs[x] = pc
         sbase[x] = base + _SIG0 + qpar[min(pc, 15)] * 3
@@ -179,6 +179,12 @@ def row_context(nb, refs, y, w, base, qpar, up, sbase, pcs, sns):
                 up[x] += abs(n2[x])
 
 
+# Rows whose reference sums are computed at a time (a band's all at once took a
+# temporary of 4 bytes a coefficient of the largest band, which a pool thread's heap
+# then kept resident: 37 MB after a 6000 x 4000 wavelet decode).
+_REF_ROWS = 64
+
+
 @kernel(cache=True, inline="always")
 def _run(decoding, bands, idx, t0, y0, t1, y1, coef, probs, out, buf, state, qsig, qpar, qmag):
     """Code (into ``out``) or decode (from ``buf``, into ``coef``) bands ``idx[t0:t1]``
@@ -194,13 +200,10 @@ def _run(decoding, bands, idx, t0, y0, t1, y1, coef, probs, out, buf, state, qsi
     low, rng, cache, csize, pos = np.int64(low), np.int64(rng), np.int64(cache), np.int64(csize), np.int64(pos)
     code, drng, dpos = state[0], state[1], state[2]
     tn = min(t1 + 1, len(idx)) if y1 > 0 else t1  # the bands touched
-    big = 0
-    for tt in range(t0, tn):
-        big = max(big, bands[idx[tt], 1] * bands[idx[tt], 2])
-    refs = np.empty(big, np.int32)
     big_w = 1
     for tt in range(t0, tn):
         big_w = max(big_w, bands[idx[tt], 2])
+    refs = np.empty(_REF_ROWS * big_w, np.int32)  # the reference sums of a run of rows
     # per row, what is known before the row is coded: the activity of the row(s) above
     # (up), the significance context base from the references (sbase), their activity
     # (pcs) and the sign of N (sns); the serial loop then adds only W and WW (measured on
@@ -216,7 +219,6 @@ def _run(decoding, bands, idx, t0, y0, t1, y1, coef, probs, out, buf, state, qsi
         ys = min(y0, h) if tt == t0 else 0
         ye = min(y1, h) if tt == t1 else h
         base = cls * PER_CLASS
-        _ref_sums(coef, bands, bi, refs, ys, ye)
         # what the neighbourhood reads: the coefficients, or a predicted band's residuals
         # (those of rows coded before this call: from the coefficients again)
         res = np.empty(h * w if pred else 0, np.int32)
@@ -227,7 +229,10 @@ def _run(decoding, bands, idx, t0, y0, t1, y1, coef, probs, out, buf, state, qsi
                     res[y * w + x] = coef[off + y * w + x] - _predict(coef, off + y * w + x, y, x, w)
         for y in range(ys, ye):
             row = y * w
-            row_context(nb, refs, y, w, base, qpar, up, sbase, pcs, sns)
+            k = (y - ys) % _REF_ROWS
+            if k == 0:
+                _ref_sums(coef, bands, bi, refs, y, min(y + _REF_ROWS, ye))
+            row_context(nb, refs[k * w : k * w + w], y, w, base, qpar, up, sbase, pcs, sns)
             vw = np.int64(0)  # W and WW as the neighbourhood reads them
             vww = np.int64(0)
             for x in range(w):
