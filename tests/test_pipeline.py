@@ -158,3 +158,23 @@ def test_real_entry_point_group_is_queried():
     # the installed core declares no plugin of its own; whatever is installed must load
     for ep in metadata.entry_points(group=_registry.ENTRY_POINT_GROUP):
         assert ep.name in hybridcodec.available_stages()
+
+
+@pytest.mark.parametrize("spec", ["baseline", "dct-arith", "ycbcr(subsampling=444)|dct(block=16)|jpegq|arith"])
+def test_flatten_reorders_block_planes_in_one_copy_as_each_plane_flattened(spec):
+    from hybridcodec.plugin import flatten, unflatten
+
+    pipe = Pipeline(hybridcodec.PRESETS[spec][0] if spec in hybridcodec.PRESETS else spec)
+    img = smooth_image(37, 50, seed=4)
+    layouts = pipe.layouts(37, 50, 3)
+    ctx = pipe.context(50, 37, 3, 60)
+    planes = pipe.forward[0].encode_samples(img, layouts[0], ctx)
+    for stage, layout in zip(pipe.forward[1:], layouts[1:]):
+        planes = stage.encode(planes, layout, ctx)
+    layout = layouts[-1]
+    flat = flatten(planes, layout)
+    assert any(info.axes for info in layout)  # blocks: not a view
+    assert np.array_equal(flat, np.concatenate([info.flat(np.asarray(p, np.int32)) for p, info in zip(planes, layout)]))
+    assert all(np.array_equal(a, b) for a, b in zip(unflatten(flat, layout), planes))
+    with pytest.raises(CodecError, match="layout does not describe"):
+        flatten([planes[0][:-1]] + list(planes[1:]), layout)
