@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-KODAK = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "kodak"
+# beside the checkout (../shared/datasets/kodak), or where HYBRIDCODEC_KODAK says (a
+# worktree elsewhere would otherwise not find it, and benchmarks that fall back to a
+# synthetic image when it is absent would measure that instead)
+KODAK = Path(os.environ.get("HYBRIDCODEC_KODAK") or
+             Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "kodak")
 
 
 def load_kodak(folder: Path | str | None = None) -> list[tuple[str, np.ndarray]]:

@@ -136,6 +136,11 @@ def main(argv=None) -> int:
     w, h = (int(v) for v in args.size.split("x")) if args.size else (0, 0)
     small, large = (int(v) for v in args.scaling.split(",")) if args.scaling else (0, 0)
     presets = args.presets.split(",") if args.presets else _everything()
+    from _kodak import KODAK
+
+    kodak = sorted(KODAK.glob("*.png"))
+    print(f"test image: {kodak[0].name} tiled with mirroring" if kodak else
+          f"test image: SYNTHETIC (no Kodak images in {KODAK}; set HYBRIDCODEC_KODAK)", flush=True)
     if args.size:
         print(f"peak memory above the process (after loading the image, or the file), {w}x{h}:", flush=True)
     for preset in presets if args.size else ():

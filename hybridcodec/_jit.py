@@ -81,6 +81,7 @@ class _Kernel:
                     import numba
 
                     dispatcher = numba.njit(**self.opts)(self.fn)
+                    _guard_cache(dispatcher)
                     self.dispatcher = dispatcher
                     _materialize(self.fn.__globals__)
         return self.dispatcher
@@ -145,6 +146,80 @@ def _init_target() -> None:
     finally:
         if block and name in sys.modules and sys.modules[name] is None:
             del sys.modules[name]
+
+
+# numba's cache is not safe across processes (numba issue #4807): saving a kernel reads
+# the index, picks the first free data file number, writes the index, then the data.
+# Two processes compiling different signatures of one kernel at once (the first run
+# after an install, with compare's workers or a fuzz run) can both pick number 1, and
+# the index then sends one signature to the other's machine code, which every later
+# process loads and runs on the wrong types (a toy kernel compiled by 8 processes at
+# once left such a cache in 3 rounds of 6: benchmarks/numba_cache_race.py; the state
+# it leaves is reproduced in tests/test_jit_cache.py).  So: the
+# index and data of a kernel are read and written under a lock file beside them, and a
+# loaded entry whose signature is not the one asked for is dropped (and recompiled).
+
+
+def _guard_cache(dispatcher) -> None:
+    cache = getattr(dispatcher, "_cache", None)
+    if type(cache).__name__ != "FunctionCache" or not hasattr(cache, "_cache_file"):
+        return  # caching off (NullCache), or a numba whose cache this does not know
+    _classes()  # before the cache is first read
+    cache.__class__ = _CLASSES[0]
+    cache._cache_file.__class__ = _CLASSES[1]
+
+
+_CLASSES: list = []
+
+
+def _classes() -> None:
+    if _CLASSES:
+        return
+    from numba.core.caching import FunctionCache, IndexDataCacheFile
+
+    class CheckedCache(FunctionCache):
+        def _load_overload(self, sig, target_context):
+            data = super()._load_overload(sig, target_context)
+            if data is not None and tuple(data.signature.args) != tuple(sig):
+                return None  # another signature's code under this one's key: compile afresh
+            return data
+
+    class LockedFile(IndexDataCacheFile):
+        def save(self, key, data):
+            with _file_lock(self._index_path + ".lock", exclusive=True):
+                return super().save(key, data)
+
+        def load(self, key):
+            with _file_lock(self._index_path + ".lock", exclusive=False):
+                return super().load(key)
+
+    _CLASSES[:] = [CheckedCache, LockedFile]
+
+
+class _file_lock:
+    """An advisory lock on ``path`` (POSIX ``flock``), shared or exclusive; nothing where
+    the lock file cannot be made or locks are not available."""
+
+    def __init__(self, path: str, exclusive: bool):
+        self.path, self.exclusive, self.fd = path, exclusive, None
+
+    def __enter__(self):
+        try:
+            import fcntl
+
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
+        except (ImportError, OSError):
+            if self.fd is not None:
+                os.close(self.fd)
+            self.fd = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = None
+        return False
 
 
 def kernel(**opts):
