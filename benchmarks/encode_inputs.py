@@ -26,7 +26,7 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
 from memory import _image  # noqa: E402  (the Kodak-tiled test image)
 
 PIPELINES = ("baseline", "wavelet", "dct-arith", "hybrid-fast", "lossless", "learned", "lifting", "hybrid", "dcnn",
-             "baseline+cnn", "wavelet+cnn", "learned+cnn", "lifting+cnn")
+             "baseline+cnn", "wavelet+cnn", "dct-arith+cnn", "learned+cnn", "lifting+cnn")
 
 
 def inputs(huge: int) -> dict:
