@@ -204,8 +204,7 @@ def _h_synthesize(lo, hi, x, r0, r1, k):
     ns, nd = lo.shape[1], hi.shape[1]
     s = np.empty(ns, np.float32)
     d = np.empty(max(nd, 1), np.float32)[:nd]
-    for t in range(abs(r1 - r0)):  # rows r0:r1, or (r0 > r1) rows r0 - 1 down to r1
-        row = r0 + t if r0 <= r1 else r0 - 1 - t
+    for row in range(r0, r1):
         if nd == 0:
             copy_row(lo, x, row)
             continue
@@ -226,9 +225,11 @@ def _cols(fn, a, b, c, w):
     run(fn, [(a, b, c, c0, c1, _C) for c0, c1 in spans(w, 64, pieces)])
 
 
-def _rows(fn, a, b, c, h):
-    pieces = None if a.size + b.size >= SPLIT_SAMPLES else 1
-    run(fn, [(a, b, c, r0, r1, _C) for r0, r1 in spans(h, 16, pieces)])
+def _rows(fn, a, b, c, r1, r0=0):
+    """Rows ``r0:r1`` of ``a`` and ``b`` through ``fn`` into ``c``, split over the threads
+    when they hold ``SPLIT_SAMPLES`` samples or more."""
+    pieces = None if (r1 - r0) * (a.shape[1] + b.shape[1]) >= SPLIT_SAMPLES else 1
+    run(fn, [(a, b, c, r0 + s0, r0 + s1, _C) for s0, s1 in spans(r1 - r0, 16, pieces)])
 
 
 def forward(plane: np.ndarray, bands, levels: int, flat: np.ndarray | None, kernels=None,
@@ -329,8 +330,7 @@ def _inverse_in_place(flat, bands, levels, h_syn, v_syn, dtype) -> np.ndarray:
         r1 = h
         while r1 > 0:
             r0 = (r1 + 1) // 2 if r1 > 1 else 0
-            pieces = None if (r1 - r0) * w >= SPLIT_SAMPLES else 1
-            run(h_syn, [(lo, hi, out, r0 + a, r0 + b, _C) for a, b in spans(r1 - r0, 16, pieces)])
+            _rows(h_syn, lo, hi, out, r1, r0)
             r1 = r0
         del lo
         release_free_memory(flat.size)  # the level's temporary, before the next level's

@@ -99,8 +99,7 @@ def _h_synthesize(lo, hi, x, r0, r1, k):
     ns, nd = lo.shape[1], hi.shape[1]
     s = np.empty(ns, lo.dtype)
     d = np.empty(max(nd, 1), lo.dtype)[:nd]
-    for t in range(abs(r1 - r0)):  # rows r0:r1, or (r0 > r1) rows r0 - 1 down to r1
-        row = r0 + t if r0 <= r1 else r0 - 1 - t
+    for row in range(r0, r1):
         if nd == 0:
             copy_row(lo, x, row)
             continue
