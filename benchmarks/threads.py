@@ -8,19 +8,25 @@ untimed warm-up, then the median of ``--repeat`` timed runs, through the API and
 commands, start-up included).  Each setting runs on a quiet machine and again while
 ``--busy`` other processes spin on every core (plain Python loops at normal
 priority), and the table gives every time as a ratio to the quiet one-thread time.
+The load is ``--busy`` single-threaded processes in this benchmark's session
+(``--load processes``, the default and the harder case on Linux, whose autogroup
+scheduling shares the cores between sessions first and then fairly between the
+threads of a session: a single-threaded phase, such as a command's start-up, gets 2/3
+of a core beside two spinners, 1.5x its quiet time), or one process spinning
+``--busy`` threads in a session of its own (``--load process``: a job started from
+another terminal, which autogroup gives half the machine).
 
 Settings: ``policy`` (nothing set: what a user gets), ``threads=1`` and ``threads=2``
 (``HYBRIDCODEC_THREADS``), and ``torch-default`` (``HYBRIDCODEC_TORCH_POLICY=off``:
 torch's own choice, every core and OpenMP's spinning waits, as before the policy).
 
-    python benchmarks/threads.py [--pipelines lifting,lifting+cnn] [--repeat 3] [--cli]
+    python benchmarks/threads.py [--pipelines lifting,lifting+cnn] [--repeat 3] [--cli] [--load process]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -58,9 +64,18 @@ print(json.dumps(out))
 """
 
 
-def _spin() -> None:
+# a process that keeps N cores busy: threads hashing a megabyte at a time (hashlib
+# releases the GIL for the hash), so one process loads every core
+_SPIN_THREADS = r"""
+import hashlib, sys, threading
+buf = bytes(1 << 20)
+def spin():
     while True:
-        pass
+        hashlib.sha256(buf).digest()
+threads = [threading.Thread(target=spin) for _ in range(int(sys.argv[1]))]
+for t in threads:
+    t.start()
+"""
 
 
 def _env(setting: str) -> dict:
@@ -105,6 +120,10 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--busy", type=int, default=os.cpu_count() or 2, help="spinning processes while busy")
     ap.add_argument("--cli", action="store_true", help="time the hybridcodec command too")
+    ap.add_argument("--load", choices=("processes", "process"), default="processes",
+                    help="processes: --busy single-threaded spinning processes in this benchmark's session "
+                         "(default); process: one process spinning --busy threads in a session of its own, "
+                         "as a job started from another terminal")
     ap.add_argument("--photo", help="default: kodim01, else a scikit-image photo")
     args = ap.parse_args(argv)
     photo = Path(args.photo) if args.photo else KODAK
@@ -123,9 +142,10 @@ def main(argv=None) -> int:
     for load in ("quiet", "busy"):
         spinners = []
         if load == "busy":
-            spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)]
-            for p in spinners:
-                p.start()
+            if args.load == "processes":
+                spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+            else:
+                spinners = [subprocess.Popen([sys.executable, "-c", _SPIN_THREADS, str(args.busy)], start_new_session=True)]
             time.sleep(1.0)
         try:
             for way, fn in ways:
@@ -136,8 +156,11 @@ def main(argv=None) -> int:
                         flush=True)
         finally:
             for p in spinners:
-                p.terminate()
-    print(f"\n{photo.name}, quality 50, median of {args.repeat}; busy = {args.busy} spinning processes; "
+                p.kill()
+                p.wait()
+    load = (f"{args.busy} spinning processes in this session" if args.load == "processes"
+            else f"one process spinning {args.busy} threads in a session of its own")
+    print(f"\n{photo.name}, quality 50, median of {args.repeat}; busy = {load}; "
           "ratio to the quiet threads=1 time of the same way")
     print("| way | setting | load | " + " | ".join(f"{p} enc | {p} dec" for p in pipelines) + " |")
     print("|---|---|---|" + "---|---|" * len(pipelines))

@@ -6,7 +6,8 @@ A plugin adds stages through the entry-point group ``hybridcodec.stages`` (or
 ``hybridcodec.plugins`` (:func:`register_preset`, :func:`register_compare_default`),
 and commands through ``hybridcodec.commands``.  What a stage needs beyond the
 :class:`~hybridcodec.Stage` protocol is here: walking a band list in coding order,
-the rANS coder with integer tables, atomic file writes, giving a large image's
+the rANS coder with integer tables, atomic file writes, the thread pool
+(:func:`run_jobs`, :func:`threads`), giving a large image's
 freed heap back to the system between passes (:func:`release_free_memory`), and the
 samples-to-planes conversions a first stage uses to read or write the image a strip
 at a time (:func:`from_samples`, :func:`to_samples`).
@@ -35,7 +36,7 @@ from ._plugins import PLUGINS_GROUP, register_compare_default, register_cost_pro
 from ._registry import ENTRY_POINT_GROUP, install_hint, register_stage
 from ._samples import from_samples, to_samples
 from ._stage import Band, Context, PlaneInfo, Stage
-from ._threads import threads, torch_threads
+from ._threads import run as run_jobs, threads, torch_threads
 from .entropy import rans
 
 __all__ = [
@@ -43,7 +44,7 @@ __all__ = [
     "register_stage", "register_preset", "register_compare_default", "register_cost_probe", "ENTRY_POINT_GROUP", "PLUGINS_GROUP",
     "CodecError", "StageNotInstalledError", "TruncatedError", "install_hint",
     "check_coded", "check_bands", "coding_order", "plane_starts", "bands_needed", "flatten", "unflatten",
-    "rans", "write_atomic", "check_output", "encode_forward", "threads", "torch_threads", "release_free_memory",
+    "rans", "write_atomic", "check_output", "encode_forward", "threads", "torch_threads", "run_jobs", "release_free_memory",
     "from_samples", "to_samples",
 ]
 

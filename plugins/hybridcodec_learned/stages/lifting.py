@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from hybridcodec import CodecError, Param, PlaneInfo, Stage, register_stage
-from hybridcodec.plugin import release_free_memory
+from hybridcodec.plugin import release_free_memory, run_jobs, threads
 from hybridcodec.stages.dwt import wavelet_bands
 from hybridcodec.wavelets.subbands import WaveletPlan, auto_levels
 
@@ -68,28 +68,32 @@ class LearnedLifting(Stage):
         art = weights.get(self.name)
         net, digest, _ = art.load()
         scale = np.float32(ctx.sample_scale)  # the network sees the 8-bit scale
-        out = []
-        with torch.no_grad():
-            for i, plan in enumerate(self._plans(layout)):
-                if i:  # what the plane before left in the heap (the runner freed it before the stage)
-                    release_free_memory(plan.size)
-                p = _take(planes, i, ctx)
-                x = np.ascontiguousarray(p, np.float32)
-                x = x / scale if scale != 1 else x
-                own = (ctx.reuse_planes and x.flags.writeable and x.size == plan.size
-                       and (x is p or not np.shares_memory(x, p)))
-                bands = analyze(torch.from_numpy(x)[None, None], net, plan.levels,
-                                between=lambda: release_free_memory(plan.size))
-                # the bands go into the plane's own memory when it is ours (the colour stage's
-                # buffer): a large image then needs no second copy of its samples
-                flat = x.reshape(-1) if own else np.empty(plan.size, np.float32)
-                del p, x
-                for b, band in zip(plan.bands, bands):
-                    flat[b.offset : b.offset + b.size] = band.reshape(-1).numpy()
-                del bands
-                if scale != 1:
-                    flat *= scale
-                out.append(flat)
+        plans = self._plans(layout)
+
+        def plane(i):
+            plan = plans[i]
+            if i and not small:  # what the plane before left in the heap (the runner freed it before the stage)
+                release_free_memory(plan.size)
+            p = _take(planes, i, ctx)
+            x = np.ascontiguousarray(p, np.float32)
+            x = x / scale if scale != 1 else x
+            own = (ctx.reuse_planes and x.flags.writeable and x.size == plan.size
+                   and (x is p or not np.shares_memory(x, p)))
+            bands = analyze(torch.from_numpy(x)[None, None], net, plan.levels,
+                            between=lambda: release_free_memory(plan.size))
+            # the bands go into the plane's own memory when it is ours (the colour stage's
+            # buffer): a large image then needs no second copy of its samples
+            flat = x.reshape(-1) if own else np.empty(plan.size, np.float32)
+            del p, x
+            for b, band in zip(plan.bands, bands):
+                flat[b.offset : b.offset + b.size] = band.reshape(-1).numpy()
+            del bands
+            if scale != 1:
+                flat *= scale
+            return flat
+
+        small = _concurrent(plans)
+        out = _each_plane(torch, plane, len(plans), small)
         ctx.emit(self.index, digest[: art.digest])
         return out
 
@@ -105,34 +109,71 @@ class LearnedLifting(Stage):
         net = art.find(side[0]).obj  # today's weights, or retired ones the file names
         r = ctx.reduce_levels
         scale = np.float32(ctx.sample_scale)
-        out = []
-        with torch.no_grad():
-            for i, plan in enumerate(self._plans(layout)):
-                if i:  # what the plane before left in the heap (the runner freed it before the stage)
-                    release_free_memory(plan.size)
-                given = _take(planes, i, ctx)
-                c = np.asarray(given, np.float32)
-                own = ctx.reuse_planes and c.flags.writeable and c.flags.c_contiguous
-                if scale != 1:
-                    c = c / scale
-                bands = [torch.from_numpy(c[b.offset : b.offset + b.size].reshape(b.shape))[None, None]
-                         for b in plan.bands[: plan.n_bands(r)]]
-                # in place only in memory that is ours: the runner's planes, or the copy made here
-                y = synthesize(bands, net, plan.levels, r, in_place=own or scale != 1,
-                               between=lambda: release_free_memory(plan.size))[0, 0].numpy()
-                del bands
-                if own and y.size <= c.size:
-                    # the plane goes back into its coefficients' memory (the entropy stage's
-                    # buffer, which holds every plane at once: a new array per plane would
-                    # sit beside all of it)
-                    dest = np.asarray(given, np.float32).reshape(-1)[: y.size].reshape(y.shape)
-                    np.copyto(dest, y)
-                    y = dest
-                del c, given
-                if scale != 1:
-                    y *= scale
-                out.append(y)
-        return out
+        plans = self._plans(layout)
+
+        def plane(i):
+            plan = plans[i]
+            if i and not small:  # what the plane before left in the heap (the runner freed it before the stage)
+                release_free_memory(plan.size)
+            given = _take(planes, i, ctx)
+            c = np.asarray(given, np.float32)
+            own = ctx.reuse_planes and c.flags.writeable and c.flags.c_contiguous
+            if scale != 1:
+                c = c / scale
+            bands = [torch.from_numpy(c[b.offset : b.offset + b.size].reshape(b.shape))[None, None]
+                     for b in plan.bands[: plan.n_bands(r)]]
+            # in place only in memory that is ours: the runner's planes, or the copy made here
+            y = synthesize(bands, net, plan.levels, r, in_place=own or scale != 1,
+                           between=lambda: release_free_memory(plan.size))[0, 0].numpy()
+            del bands
+            if own and y.size <= c.size:
+                # the plane goes back into its coefficients' memory (the entropy stage's
+                # buffer, which holds every plane at once: a new array per plane would
+                # sit beside all of it)
+                dest = np.asarray(given, np.float32).reshape(-1)[: y.size].reshape(y.shape)
+                np.copyto(dest, y)
+                y = dest
+            del c, given
+            if scale != 1:
+                y *= scale
+            return y
+
+        small = _concurrent(plans)
+        return _each_plane(torch, plane, len(plans), small)
+
+
+# Planes of at most this many samples are transformed at once, one per thread of the
+# pool, each with one torch thread; larger ones one after another, each with torch's
+# threads.  The networks' operations on a Kodak plane last a few milliseconds: split
+# across threads, every one of them waits for the slower thread, and on a busy machine
+# (the threads sharing cores with other processes) that wait is a time slice: measured
+# on 2 cores with two other processes spinning, kodim01 lifting encode took 0.68-1.09 s
+# split by operation and 0.49-0.91 s split by plane (0.72 s quiet on one thread; quiet
+# with two threads 0.45-0.54 and 0.44-0.49 s; benchmarks/threads.py).  Large planes keep
+# the one-at-a-time order that bounds memory (benchmarks/memory.py): they stay below
+# the heap's trimming size (LARGE, 2**22 pixels), so the two never meet.
+_CONCURRENT = 1 << 22
+
+
+def _concurrent(plans) -> bool:
+    return len(plans) > 1 and max(p.size for p in plans) < _CONCURRENT and threads() > 1
+
+
+def _each_plane(torch, fn, n: int, concurrent: bool) -> list:
+    """``[fn(i) for i in range(n)]`` without autograd: on the pool's threads (one torch
+    thread each) when ``concurrent``, else in order with torch's threads."""
+
+    def job(i):
+        torch.set_num_threads(1)  # a pool thread's own OpenMP setting, and this one's
+        with torch.no_grad():  # autograd's mode is per thread
+            return fn(i)
+
+    # a dispatch mode (torch's FlopCounterMode, as cost.probe counts MACs with) holds for
+    # the thread that entered it only: with one active, the work stays on this thread
+    if concurrent and not torch._C._len_torch_dispatch_stack():
+        return run_jobs(job, [(i,) for i in range(n)])
+    with torch.no_grad():
+        return [fn(i) for i in range(n)]
 
 
 def _take(planes, i: int, ctx):
