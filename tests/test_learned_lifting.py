@@ -224,7 +224,7 @@ def test_cnn_after_lifting_uses_its_family_and_still_reads_files_made_with_the_d
 
 
 def _record_calls(monkeypatch):
-    """Wrap the network's analysis and synthesis: (thread, torch threads) of each call."""
+    """Wrap the network's analysis and synthesis: (thread, torch threads, strip size) of each call."""
     import threading
 
     calls = []
@@ -232,7 +232,8 @@ def _record_calls(monkeypatch):
         fn = getattr(lifting_net, name)
 
         def wrapped(*a, _fn=fn, **k):
-            calls.append((threading.get_ident(), torch.get_num_threads()))
+            calls.append((threading.get_ident(), torch.get_num_threads(),
+                          getattr(lifting_net._LOCAL, "strip", lifting_net._STRIP)))
             return _fn(*a, **k)
 
         monkeypatch.setattr(lifting_net, name, wrapped)
@@ -241,7 +242,8 @@ def _record_calls(monkeypatch):
 
 def test_small_planes_go_on_two_threads_with_one_torch_thread_each(monkeypatch):
     """Planes below the size limit are transformed at once, one per pool thread, each
-    with a single torch thread; the file and the pixels are those of one thread."""
+    with a single torch thread and half the strip; the file and the pixels are those of
+    one thread."""
     img = smooth_image(48, 64, 3, seed=5)
     monkeypatch.setenv("HYBRIDCODEC_THREADS", "1")
     one = hybridcodec.encode(img, pipeline=SPEC, quality=50)
@@ -254,8 +256,8 @@ def test_small_planes_go_on_two_threads_with_one_torch_thread_each(monkeypatch):
     dec_calls = calls[len(enc_calls):]
     for made in (enc_calls, dec_calls):
         assert len(made) == 3
-        assert len({thread for thread, _ in made}) == 2
-        assert {n for _, n in made} == {1}
+        assert len({thread for thread, _, _ in made}) == 2
+        assert {(n, strip) for _, n, strip in made} == {(1, lifting_net._STRIP // 2)}
     assert two == one and np.array_equal(two_px, one_px)
 
 
@@ -264,4 +266,5 @@ def test_large_planes_go_one_after_another_with_torchs_threads(monkeypatch):
     monkeypatch.setattr(lifting_stage, "_CONCURRENT", 48 * 64)  # these planes count as large
     calls = _record_calls(monkeypatch)
     hybridcodec.decode(hybridcodec.encode(smooth_image(48, 64, 3, seed=5), pipeline=SPEC, quality=50))
-    assert len(calls) == 6 and len({thread for thread, _ in calls}) == 1 and {n for _, n in calls} == {2}
+    assert len(calls) == 6 and len({thread for thread, _, _ in calls}) == 1
+    assert {(n, strip) for _, n, strip in calls} == {(2, lifting_net._STRIP)}

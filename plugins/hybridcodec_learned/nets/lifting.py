@@ -17,13 +17,16 @@ Band order and shapes are those of :class:`hybridcodec.wavelets.subbands.Wavelet
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from hybridcodec.wavelets.lifting import CDF97
 
-__all__ = ["LiftingNet", "analyze", "synthesize"]
+__all__ = ["LiftingNet", "analyze", "synthesize", "strips"]
 
 _A, _B, _G, _D, _K = CDF97
 IN_SCALE, OUT_SCALE = 1 / 64.0, 16.0  # the low band keeps the pixel scale (+-128); corrections are smaller
@@ -49,14 +52,15 @@ class Step(nn.Module):
         if x.shape[-1] < n_out:  # an update of the last low-pass sample: its right neighbour mirrors
             x = torch.cat([x, x[..., -1:]], dim=-1)
         rows, cols = x.shape[-2], x.shape[-1]
-        if torch.is_grad_enabled() or rows * (cols + 6) <= _STRIP:
+        strip = getattr(_LOCAL, "strip", _STRIP)
+        if torch.is_grad_enabled() or rows * (cols + 6) <= strip:
             h = F.pad(x * IN_SCALE, (3, 3, 3, 3), mode="replicate")
             return self._net(h)[..., :n_out] * OUT_SCALE
         # coding: a strip of rows at a time (3 rows of context each side, replicated at the
         # plane's edges as the whole-plane padding does), each written into the output, so
         # that the 16-channel activations stay ~_STRIP * 64 bytes however large the plane
         # and nothing the size of the plane is made but the output
-        step = max(1, (_STRIP if rows * cols < _LARGE else _STRIP // 4) // (cols + 6))
+        step = max(1, (strip if rows * cols < _LARGE else strip // 4) // (cols + 6))
         out = x.new_empty(*x.shape[:-2], rows, n_out)
         for r in range(0, rows, step):
             a, b = max(0, r - 3), min(rows, r + step + 3)
@@ -67,6 +71,22 @@ class Step(nn.Module):
 
     def _net(self, h):
         return self.c3(F.relu(self.c2(F.relu(self.c1(h)))))
+
+
+_LOCAL = threading.local()
+
+
+@contextmanager
+def strips(samples: int):
+    """Network calls made by this thread inside take at most ``samples`` samples at a
+    time (default ``_STRIP``): planes transformed at once on several threads then share
+    the activation memory one plane had (the same numbers within float rounding)."""
+    before = getattr(_LOCAL, "strip", _STRIP)
+    _LOCAL.strip = samples
+    try:
+        yield
+    finally:
+        _LOCAL.strip = before
 
 
 class LiftingNet(nn.Module):

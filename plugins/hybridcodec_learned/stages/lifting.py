@@ -142,17 +142,21 @@ class LearnedLifting(Stage):
         return _each_plane(torch, plane, len(plans), small)
 
 
-# Planes of at most this many samples are transformed at once, one per thread of the
-# pool, each with one torch thread; larger ones one after another, each with torch's
-# threads.  The networks' operations on a Kodak plane last a few milliseconds: split
-# across threads, every one of them waits for the slower thread, and on a busy machine
-# (the threads sharing cores with other processes) that wait is a time slice: measured
-# on 2 cores with two other processes spinning, kodim01 lifting encode took 0.68-1.09 s
-# split by operation and 0.49-0.91 s split by plane (0.72 s quiet on one thread; quiet
-# with two threads 0.45-0.54 and 0.44-0.49 s; benchmarks/threads.py).  Large planes keep
-# the one-at-a-time order that bounds memory (benchmarks/memory.py): they stay below
-# the heap's trimming size (LARGE, 2**22 pixels), so the two never meet.
-_CONCURRENT = 1 << 22
+# Planes of fewer samples than this are transformed at once, one per thread of the
+# pool, each with one torch thread and strips of a share of the activations' memory;
+# larger ones one after another, each with torch's threads.  The network's operations
+# on a Kodak plane last a few milliseconds: split across threads, every one of them
+# waits for the slower thread, and on a busy machine (the threads sharing cores with
+# other processes) that wait is a time slice: measured on 2 cores with two other
+# processes spinning, the lifting analysis of kodim01 took 0.56-1.04 s split by
+# operation and 0.53-0.91 s split by plane (0.72 s quiet on one thread; quiet with two
+# threads 0.45-0.54 and 0.44-0.49 s).  Each plane in flight holds its levels'
+# temporaries: at 2000 x 2000 two at once took the encode's peak from 33 to 68 bytes
+# a pixel (benchmarks/memory.py), at 1024 x 1024 from 74-84 to 105-108 (the strips'
+# activations dominate there); above 1 M samples the operations are long enough that
+# splitting them costs little, and large planes keep the one-at-a-time order that
+# bounds memory.
+_CONCURRENT = 1 << 20
 
 
 def _concurrent(plans) -> bool:
@@ -163,9 +167,12 @@ def _each_plane(torch, fn, n: int, concurrent: bool) -> list:
     """``[fn(i) for i in range(n)]`` without autograd: on the pool's threads (one torch
     thread each) when ``concurrent``, else in order with torch's threads."""
 
+    from ..nets.lifting import _STRIP, strips
+
     def job(i):
         torch.set_num_threads(1)  # a pool thread's own OpenMP setting, and this one's
-        with torch.no_grad():  # autograd's mode is per thread
+        # autograd's mode is per thread; the threads' strips share one plane's activation memory
+        with torch.no_grad(), strips(_STRIP // threads()):
             return fn(i)
 
     # a dispatch mode (torch's FlopCounterMode, as cost.probe counts MACs with) holds for
