@@ -14,7 +14,8 @@ scheduling shares the cores between sessions first and then fairly between the
 threads of a session: a single-threaded phase, such as a command's start-up, gets 2/3
 of a core beside two spinners, 1.5x its quiet time), or one process spinning
 ``--busy`` threads in a session of its own (``--load process``: a job started from
-another terminal, which autogroup gives half the machine).
+another terminal, which autogroup gives half the machine), or that process in this
+session (``--load process-here``).
 
 Settings: ``policy`` (nothing set: what a user gets), ``threads=1`` and ``threads=2``
 (``HYBRIDCODEC_THREADS``), and ``torch-default`` (``HYBRIDCODEC_TORCH_POLICY=off``:
@@ -120,10 +121,10 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--busy", type=int, default=os.cpu_count() or 2, help="spinning processes while busy")
     ap.add_argument("--cli", action="store_true", help="time the hybridcodec command too")
-    ap.add_argument("--load", choices=("processes", "process"), default="processes",
+    ap.add_argument("--load", choices=("processes", "process", "process-here"), default="processes",
                     help="processes: --busy single-threaded spinning processes in this benchmark's session "
                          "(default); process: one process spinning --busy threads in a session of its own, "
-                         "as a job started from another terminal")
+                         "as a job started from another terminal; process-here: that process in this session")
     ap.add_argument("--photo", help="default: kodim01, else a scikit-image photo")
     args = ap.parse_args(argv)
     photo = Path(args.photo) if args.photo else KODAK
@@ -145,7 +146,8 @@ def main(argv=None) -> int:
             if args.load == "processes":
                 spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
             else:
-                spinners = [subprocess.Popen([sys.executable, "-c", _SPIN_THREADS, str(args.busy)], start_new_session=True)]
+                spinners = [subprocess.Popen([sys.executable, "-c", _SPIN_THREADS, str(args.busy)],
+                                             start_new_session=args.load == "process")]
             time.sleep(1.0)
         try:
             for way, fn in ways:
@@ -159,7 +161,8 @@ def main(argv=None) -> int:
                 p.kill()
                 p.wait()
     load = (f"{args.busy} spinning processes in this session" if args.load == "processes"
-            else f"one process spinning {args.busy} threads in a session of its own")
+            else f"one process spinning {args.busy} threads in a session of its own" if args.load == "process"
+            else f"one process spinning {args.busy} threads in this session")
     print(f"\n{photo.name}, quality 50, median of {args.repeat}; busy = {load}; "
           "ratio to the quiet threads=1 time of the same way")
     print("| way | setting | load | " + " | ".join(f"{p} enc | {p} dec" for p in pipelines) + " |")
