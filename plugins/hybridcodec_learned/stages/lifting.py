@@ -72,8 +72,6 @@ class LearnedLifting(Stage):
 
         def plane(i):
             plan = plans[i]
-            if i and not small:  # what the plane before left in the heap (the runner freed it before the stage)
-                release_free_memory(plan.size)
             p = _take(planes, i, ctx)
             x = np.ascontiguousarray(p, np.float32)
             x = x / scale if scale != 1 else x
@@ -92,8 +90,7 @@ class LearnedLifting(Stage):
                 flat *= scale
             return flat
 
-        small = _concurrent(plans)
-        out = _each_plane(torch, plane, len(plans), small)
+        out = _each_plane(torch, plane, plans)
         ctx.emit(self.index, digest[: art.digest])
         return out
 
@@ -113,8 +110,6 @@ class LearnedLifting(Stage):
 
         def plane(i):
             plan = plans[i]
-            if i and not small:  # what the plane before left in the heap (the runner freed it before the stage)
-                release_free_memory(plan.size)
             given = _take(planes, i, ctx)
             c = np.asarray(given, np.float32)
             own = ctx.reuse_planes and c.flags.writeable and c.flags.c_contiguous
@@ -138,8 +133,7 @@ class LearnedLifting(Stage):
                 y *= scale
             return y
 
-        small = _concurrent(plans)
-        return _each_plane(torch, plane, len(plans), small)
+        return _each_plane(torch, plane, plans)
 
 
 # Planes of fewer samples than this are transformed at once, one per thread of the
@@ -159,14 +153,10 @@ class LearnedLifting(Stage):
 _CONCURRENT = 1 << 20
 
 
-def _concurrent(plans) -> bool:
-    return len(plans) > 1 and max(p.size for p in plans) < _CONCURRENT and threads() > 1
-
-
-def _each_plane(torch, fn, n: int, concurrent: bool) -> list:
-    """``[fn(i) for i in range(n)]`` without autograd: on the pool's threads (one torch
-    thread each) when ``concurrent``, else in order with torch's threads."""
-
+def _each_plane(torch, fn, plans) -> list:
+    """``[fn(i) for i in range(len(plans))]`` without autograd: on the pool's threads
+    (one torch thread each) when every plane is under ``_CONCURRENT`` samples, else in
+    order with torch's threads, the heap trimmed between planes."""
     from ..nets.lifting import _STRIP, strips
 
     def job(i):
@@ -177,10 +167,16 @@ def _each_plane(torch, fn, n: int, concurrent: bool) -> list:
 
     # a dispatch mode (torch's FlopCounterMode, as cost.probe counts MACs with) holds for
     # the thread that entered it only: with one active, the work stays on this thread
-    if concurrent and not torch._C._len_torch_dispatch_stack():
-        return run_jobs(job, [(i,) for i in range(n)])
+    if (len(plans) > 1 and max(p.size for p in plans) < _CONCURRENT and threads() > 1
+            and not torch._C._len_torch_dispatch_stack()):
+        return run_jobs(job, [(i,) for i in range(len(plans))])
+    out = []
     with torch.no_grad():
-        return [fn(i) for i in range(n)]
+        for i, plan in enumerate(plans):
+            if i:  # what the plane before left in the heap (the runner freed it before the stage)
+                release_free_memory(plan.size)
+            out.append(fn(i))
+    return out
 
 
 def _take(planes, i: int, ctx):
