@@ -285,7 +285,7 @@ def _run(decoding, bands, idx, t0, y0, t1, y1, coef, probs, out, buf, state, qsi
                         low, rng = enc_step(low, rng, probs, mctx + k - 1, 0)
                         if rng < TOP:
                             low, rng, cache, csize, pos = enc_renorm(low, rng, cache, csize, pos, out)
-                if k > NK:  # Exp-Golomb order 0 of m - NK - 1 (rare: out of line)
+                if k > NK:  # Exp-Golomb order 0 of m - NK - 1 (the decoder's out of line)
                     if decoding:
                         m, code, drng, dpos = _dec_escape(code, drng, dpos, buf, probs, base)
                         if m < 0:

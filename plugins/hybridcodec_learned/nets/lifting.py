@@ -77,12 +77,14 @@ _LOCAL = threading.local()
 
 
 @contextmanager
-def strips(samples: int):
-    """Network calls made by this thread inside take at most ``samples`` samples at a
-    time (default ``_STRIP``): planes transformed at once on several threads then share
-    the activation memory one plane had (the same numbers within float rounding)."""
+def strips(share: int):
+    """Network calls made by this thread inside take strips of ``1 / share`` of the
+    usual samples (``_STRIP``): planes transformed at once on ``share`` threads then
+    hold the activation memory one plane had (the same numbers within float rounding)."""
+    if not isinstance(share, int) or share < 1:
+        raise ValueError(f"strips: share must be a whole number of threads, 1 or more; got {share!r}")
     before = getattr(_LOCAL, "strip", _STRIP)
-    _LOCAL.strip = samples
+    _LOCAL.strip = max(1, _STRIP // share)
     try:
         yield
     finally:

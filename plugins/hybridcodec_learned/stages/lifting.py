@@ -157,12 +157,12 @@ def _each_plane(torch, fn, plans) -> list:
     """``[fn(i) for i in range(len(plans))]`` without autograd: on the pool's threads
     (one torch thread each) when every plane is under ``_CONCURRENT`` samples, else in
     order with torch's threads, the heap trimmed between planes."""
-    from ..nets.lifting import _STRIP, strips
+    from ..nets.lifting import strips
 
     def job(i):
         torch.set_num_threads(1)  # a pool thread's own OpenMP setting, and this one's
         # autograd's mode is per thread; the threads' strips share one plane's activation memory
-        with torch.no_grad(), strips(_STRIP // threads()):
+        with torch.no_grad(), strips(threads()):
             return fn(i)
 
     # a dispatch mode (torch's FlopCounterMode, as cost.probe counts MACs with) holds for
