@@ -268,3 +268,21 @@ def test_large_planes_go_one_after_another_with_torchs_threads(monkeypatch):
     hybridcodec.decode(hybridcodec.encode(smooth_image(48, 64, 3, seed=5), pipeline=SPEC, quality=50))
     assert len(calls) == 6 and len({thread for thread, _, _ in calls}) == 1
     assert {(n, strip) for _, n, strip in calls} == {(2, lifting_net._STRIP)}
+
+
+def test_planes_on_threads_give_the_application_its_torch_threads_back(monkeypatch):
+    """The caller's thread runs a plane with one torch thread; afterwards torch has the
+    count the application set (under HYBRIDCODEC_TORCH_POLICY=off the stages leave it alone)."""
+    monkeypatch.setenv("HYBRIDCODEC_THREADS", "2")
+    monkeypatch.setenv("HYBRIDCODEC_TORCH_POLICY", "off")
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        calls = _record_calls(monkeypatch)
+        data = hybridcodec.encode(smooth_image(48, 64, 3, seed=5), pipeline=SPEC, quality=50)
+        assert torch.get_num_threads() == 3
+        hybridcodec.decode(data)
+        assert torch.get_num_threads() == 3
+        assert {n for _, n, _ in calls} == {1}  # the planes did run on threads, one torch thread each
+    finally:
+        torch.set_num_threads(before)

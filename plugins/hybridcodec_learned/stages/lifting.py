@@ -159,11 +159,20 @@ def _each_plane(torch, fn, plans) -> list:
     order with torch's threads, the heap trimmed between planes."""
     from ..nets.lifting import strips
 
+    # read here, before any job: a thread's first read copies torch's process-wide count,
+    # which a job on another thread may already have set to 1
+    before = torch.get_num_threads()
+
     def job(i):
-        torch.set_num_threads(1)  # a pool thread's own OpenMP setting, and this one's
-        # autograd's mode is per thread; the threads' strips share one plane's activation memory
-        with torch.no_grad(), strips(threads()):
-            return fn(i)
+        # one OpenMP thread for this job, then the caller's count again (the caller's
+        # thread runs a job too, and its torch is the application's)
+        torch.set_num_threads(1)
+        try:
+            # autograd's mode is per thread; the threads' strips share one plane's activation memory
+            with torch.no_grad(), strips(threads()):
+                return fn(i)
+        finally:
+            torch.set_num_threads(before)
 
     # a dispatch mode (torch's FlopCounterMode, as cost.probe counts MACs with) holds for
     # the thread that entered it only: with one active, the work stays on this thread
